@@ -1,0 +1,81 @@
+import { mkdirSync } from 'node:fs';
+import { Session } from 'chdb';
+import { ident, type Sql, sql } from '../sql.ts';
+import { excerpt, parseJsonEachRow, type Store, StoreError } from '../store.ts';
+import { encodeTsv, type TsvValue } from '../tsv.ts';
+
+/** Options for the embedded chDB backend. */
+export interface ChdbOptions {
+  /** The data directory; chDB allows one per process. */
+  path: string;
+  database: string;
+}
+
+function wrap(statement: string, error: unknown): StoreError {
+  const message = error instanceof Error ? error.message : String(error);
+  return new StoreError(`chdb: ${message}`, excerpt(statement), { cause: error });
+}
+
+/** Opens a Store on embedded chDB with its data under `path`. */
+export async function openChdbStore(options: ChdbOptions): Promise<Store> {
+  mkdirSync(options.path, { recursive: true });
+  const session = new Session(options.path, {
+    connectionArgs: ['--output_format_json_quote_64bit_integers=0'],
+  });
+  const run = async (text: string, format?: string) => {
+    try {
+      return await session.queryAsync(text, format ? { format } : {});
+    } catch (error) {
+      throw wrap(text, error);
+    }
+  };
+  await run(sql`CREATE DATABASE IF NOT EXISTS ${ident(options.database)}`.text);
+  await run(sql`USE ${ident(options.database)}`.text);
+  let version: string | undefined;
+
+  const store: Store = {
+    backend: 'chdb',
+    database: options.database,
+
+    async serverVersion() {
+      if (version === undefined) {
+        const [row] = await store.query<{ version: string }>(sql`SELECT version() AS version`);
+        version = row?.version ?? '0';
+      }
+      return version;
+    },
+
+    async query<Row>(statement: Sql): Promise<Row[]> {
+      const result = await run(statement.text, 'JSONEachRow');
+      return parseJsonEachRow<Row>(result.text());
+    },
+
+    async command(statement: Sql) {
+      await run(statement.text);
+    },
+
+    async insert(table: string, columns: readonly string[], rows: readonly (readonly TsvValue[])[]) {
+      if (rows.length === 0) return;
+      try {
+        await session.insert({
+          table: ident(table).text,
+          columns: columns.map((column) => ident(column).text),
+          values: Buffer.from(encodeTsv(rows)),
+          format: 'TSV',
+        });
+      } catch (error) {
+        throw wrap(`INSERT INTO ${table}`, error);
+      }
+    },
+
+    async ping() {
+      const result = await run('SELECT 1', 'TSV');
+      return result.text().trim() === '1';
+    },
+
+    async close() {
+      session.close();
+    },
+  };
+  return store;
+}

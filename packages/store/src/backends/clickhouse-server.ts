@@ -1,0 +1,101 @@
+import { Readable } from 'node:stream';
+import { type ClickHouseClient, ClickHouseLogLevel, createClient } from '@clickhouse/client';
+import { ident, type Sql, sql } from '../sql.ts';
+import { excerpt, parseJsonEachRow, type Store, StoreError } from '../store.ts';
+import { encodeTsv, type TsvValue } from '../tsv.ts';
+
+/** Options for the ClickHouse server backend. */
+export interface ClickHouseServerOptions {
+  url: string;
+  database: string;
+  username?: string;
+  password?: string;
+  requestTimeoutMs?: number;
+}
+
+// Same output on every server version: 18.16 quotes 64-bit integers in JSON by default.
+const SETTINGS = { output_format_json_quote_64bit_integers: 0 } as const;
+
+function wrap(statement: string, error: unknown): StoreError {
+  const message = error instanceof Error ? error.message : String(error);
+  return new StoreError(`clickhouse-server: ${message}`, excerpt(statement), { cause: error });
+}
+
+/** Opens a Store on a ClickHouse server over HTTP, creating its database when missing. */
+export async function openClickHouseServerStore(options: ClickHouseServerOptions): Promise<Store> {
+  const common = {
+    url: options.url,
+    username: options.username ?? 'default',
+    password: options.password ?? '',
+    request_timeout: options.requestTimeoutMs ?? 60_000,
+    clickhouse_settings: SETTINGS,
+    // Failures are thrown as StoreError and logged by the caller; the client's console logging would duplicate them.
+    log: { level: ClickHouseLogLevel.OFF },
+  };
+  const bootstrap = createClient(common);
+  try {
+    await bootstrap.command({ query: sql`CREATE DATABASE IF NOT EXISTS ${ident(options.database)}`.text });
+  } catch (error) {
+    throw wrap('CREATE DATABASE', error);
+  } finally {
+    await bootstrap.close();
+  }
+  const client: ClickHouseClient = createClient({ ...common, database: options.database });
+  let version: string | undefined;
+
+  const store: Store = {
+    backend: 'clickhouse-server',
+    database: options.database,
+
+    async serverVersion() {
+      if (version === undefined) {
+        const [row] = await store.query<{ version: string }>(sql`SELECT version() AS version`);
+        version = row?.version ?? '0';
+      }
+      return version;
+    },
+
+    async query<Row>(statement: Sql): Promise<Row[]> {
+      try {
+        const result = await client.query({ query: statement.text, format: 'JSONEachRow' });
+        return parseJsonEachRow<Row>(await result.text());
+      } catch (error) {
+        throw wrap(statement.text, error);
+      }
+    },
+
+    async command(statement: Sql) {
+      try {
+        await client.command({ query: statement.text });
+      } catch (error) {
+        throw wrap(statement.text, error);
+      }
+    },
+
+    async insert(table: string, columns: readonly string[], rows: readonly (readonly TsvValue[])[]) {
+      if (rows.length === 0) return;
+      const body = encodeTsv(rows);
+      try {
+        // Raw TSV must go as a byte stream, not object mode (DESIGN.md, Pitfalls).
+        await client.insert({
+          table: ident(table).text,
+          columns: columns.map((column) => ident(column).text) as [string, ...string[]],
+          values: Readable.from([Buffer.from(body)], { objectMode: false }),
+          format: 'TabSeparated',
+        });
+      } catch (error) {
+        throw wrap(`INSERT INTO ${table}`, error);
+      }
+    },
+
+    async ping() {
+      const result = await client.ping();
+      return result.success;
+    },
+
+    async close() {
+      await client.close();
+    },
+  };
+  return store;
+}

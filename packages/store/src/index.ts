@@ -1,0 +1,35 @@
+import { openChdbStore } from './backends/chdb.ts';
+import { openClickHouseServerStore } from './backends/clickhouse-server.ts';
+import type { Store } from './store.ts';
+
+export * from './migrations.ts';
+export * from './queries/readings.ts';
+export * from './sql.ts';
+export * from './store.ts';
+export { encodeTsv, type TsvValue } from './tsv.ts';
+
+/** How to reach storage: a ClickHouse server URL, or else embedded chDB under `chdbPath`. */
+export interface StoreConfig {
+  clickhouseUrl?: string;
+  clickhouseUser?: string;
+  clickhousePassword?: string;
+  database?: string;
+  chdbPath?: string;
+}
+
+/** Opens the Store: ClickHouse over HTTP when a URL is set, chDB otherwise (DESIGN.md, Storage). */
+export function openStore(config: StoreConfig): Promise<Store> {
+  const database = config.database ?? 'sensormesh';
+  if (config.clickhouseUrl) {
+    return openClickHouseServerStore({
+      url: config.clickhouseUrl,
+      database,
+      ...(config.clickhouseUser ? { username: config.clickhouseUser } : {}),
+      ...(config.clickhousePassword ? { password: config.clickhousePassword } : {}),
+    });
+  }
+  return openChdbStore({ path: config.chdbPath ?? '.data/chdb', database });
+}
+
+/** Path of the repo's migration files. */
+export const MIGRATIONS_DIR = new URL('../../../clickhouse', import.meta.url).pathname;

@@ -1,0 +1,164 @@
+import { AppError } from '@sensormesh/errors';
+import { type Static, Type as t } from '@sinclair/typebox';
+import { inList, join, type Sql, sql } from '../sql.ts';
+import type { Store } from '../store.ts';
+import { paramsChecker } from './validate.ts';
+
+/** One stored value: a sensor's metric at a time (UTC epoch ms). */
+export const ReadingRow = t.Object({
+  sensorId: t.String({ minLength: 1, maxLength: 128 }),
+  metric: t.String({ minLength: 1, maxLength: 64 }),
+  ts: t.Integer(),
+  value: t.Number(),
+  receivedAt: t.Integer(),
+  source: t.String({ maxLength: 64 }),
+});
+export type ReadingRow = Static<typeof ReadingRow>;
+
+const READING_COLUMNS = ['sensor_id', 'metric', 'ts', 'value', 'received_at', 'source'] as const;
+const checkRows = paramsChecker('insertReadings', t.Array(ReadingRow));
+
+/** What an insert did: rows written, and rows skipped because that reading was already stored. */
+export interface InsertReport {
+  inserted: number;
+  duplicates: number;
+}
+
+const keyOf = (sensorId: string, metric: string, ts: number) => `${sensorId}\u0000${metric}\u0000${ts}`;
+
+/**
+ * Looks up which of the candidate keys are stored. The filter is a superset (sensor, metric and
+ * timestamp sets, each small and all on the primary key); the exact match happens here.
+ */
+async function storedKeys(store: Store, rows: readonly ReadingRow[]): Promise<Set<string>> {
+  const sensors = new Set<string>();
+  const metrics = new Set<string>();
+  const timestamps = new Set<number>();
+  for (const row of rows) {
+    sensors.add(row.sensorId);
+    metrics.add(row.metric);
+    timestamps.add(row.ts);
+  }
+  const found = await store.query<{ sensor_id: string; metric: string; ts: number }>(sql`
+    SELECT sensor_id, metric, ts FROM readings_raw
+    WHERE sensor_id IN ${inList([...sensors])}
+      AND metric IN ${inList([...metrics])}
+      AND ts IN ${inList([...timestamps])}`);
+  return new Set(found.map((row) => keyOf(row.sensor_id, row.metric, row.ts)));
+}
+
+/**
+ * Stores readings exactly once: a reading (sensor, metric, ts) already stored, or repeated within
+ * the batch, is skipped, so a redelivered batch adds no rows and the rollups count it once.
+ */
+export function insertReadings(store: Store) {
+  return async function insertReadings(rows: readonly ReadingRow[]): Promise<InsertReport> {
+    checkRows(rows);
+    if (rows.length === 0) return { inserted: 0, duplicates: 0 };
+    const unique = new Map<string, ReadingRow>();
+    for (const row of rows) {
+      const key = keyOf(row.sensorId, row.metric, row.ts);
+      if (!unique.has(key)) unique.set(key, row);
+    }
+    const stored = await storedKeys(store, [...unique.values()]);
+    const fresh: (readonly [string, string, number, number, number, string])[] = [];
+    for (const [key, row] of unique) {
+      if (!stored.has(key))
+        fresh.push([row.sensorId, row.metric, row.ts, row.value, row.receivedAt, row.source]);
+    }
+    await store.insert('readings_raw', READING_COLUMNS, fresh);
+    return { inserted: fresh.length, duplicates: rows.length - fresh.length };
+  };
+}
+
+/** Filters shared by the reading queries. */
+export const ReadingFilter = t.Object({
+  sensorIds: t.Optional(
+    t.Array(t.String({ minLength: 1, maxLength: 128 }), { minItems: 1, maxItems: 1_000 }),
+  ),
+  metrics: t.Optional(t.Array(t.String({ minLength: 1, maxLength: 64 }), { minItems: 1, maxItems: 100 })),
+  from: t.Integer(),
+  to: t.Integer(),
+});
+export type ReadingFilter = Static<typeof ReadingFilter>;
+
+function filterClause(filter: ReadingFilter, tsColumn: 'ts' | 'bucket'): Sql {
+  if (filter.to < filter.from) {
+    throw new AppError('VALIDATION_FAILED', '`to` is before `from`', {
+      details: { from: filter.from, to: filter.to },
+    });
+  }
+  const column = tsColumn === 'ts' ? sql`ts` : sql`bucket`;
+  const parts = [sql`${column} >= ${filter.from}`, sql`${column} < ${filter.to}`];
+  if (filter.sensorIds) parts.push(sql`sensor_id IN ${inList(filter.sensorIds)}`);
+  if (filter.metrics) parts.push(sql`metric IN ${inList(filter.metrics)}`);
+  return join(parts, ' AND ');
+}
+
+const checkFilter = paramsChecker('readings filter', ReadingFilter);
+
+/** Counts stored readings in [from, to). */
+export function countReadings(store: Store) {
+  return async function countReadings(filter: ReadingFilter): Promise<number> {
+    const where = filterClause(checkFilter(filter), 'ts');
+    const [row] = await store.query<{ n: number }>(sql`SELECT count() AS n FROM readings_raw WHERE ${where}`);
+    return Number(row?.n ?? 0);
+  };
+}
+
+/** One rollup bucket of one sensor's metric. */
+export const BucketStats = t.Object({
+  sensorId: t.String(),
+  metric: t.String(),
+  bucket: t.Integer(),
+  count: t.Integer(),
+  avg: t.Number(),
+  min: t.Number(),
+  max: t.Number(),
+  p50: t.Number(),
+  p95: t.Number(),
+});
+export type BucketStats = Static<typeof BucketStats>;
+
+interface BucketRow {
+  sensor_id: string;
+  metric: string;
+  bucket: number;
+  count: number;
+  sum: number;
+  min: number;
+  max: number;
+  quantiles: number[];
+}
+
+function rollupQuery(table: 'readings_per_minute' | 'readings_per_hour') {
+  const source = table === 'readings_per_minute' ? sql`readings_per_minute` : sql`readings_per_hour`;
+  return (store: Store) =>
+    async function rollupStats(filter: ReadingFilter): Promise<BucketStats[]> {
+      const where = filterClause(checkFilter(filter), 'bucket');
+      const rows = await store.query<BucketRow>(sql`
+        SELECT sensor_id, metric, bucket, countMerge(count) AS count, sumMerge(sum) AS sum,
+               minMerge(min) AS min, maxMerge(max) AS max,
+               quantilesTDigestMerge(0.5, 0.95)(quantiles) AS quantiles
+        FROM ${source}
+        WHERE ${where}
+        GROUP BY sensor_id, metric, bucket
+        ORDER BY sensor_id, metric, bucket`);
+      return rows.map((row) => ({
+        sensorId: row.sensor_id,
+        metric: row.metric,
+        bucket: row.bucket,
+        count: row.count,
+        avg: row.sum / row.count,
+        min: row.min,
+        max: row.max,
+        p50: row.quantiles[0] ?? Number.NaN,
+        p95: row.quantiles[1] ?? Number.NaN,
+      }));
+    };
+}
+
+/** Per-hour count, avg, min, max, p50 and p95 from the hourly rollup (never scans raw rows). */
+export const getHourlyStats = rollupQuery('readings_per_hour');
+/** Per-minute count, avg, min, max, p50 and p95 from the minute rollup. */
+export const getMinuteStats = rollupQuery('readings_per_minute');

@@ -1,0 +1,276 @@
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { useServers } from '@sensormesh/testkit';
+import {
+  countReadings,
+  getHourlyStats,
+  insertReadings,
+  MIGRATIONS_DIR,
+  MigrationError,
+  migrate,
+  migrationStates,
+  openStore,
+  type ReadingRow,
+  type Store,
+  sql,
+} from './index.ts';
+
+const servers = useServers({ clickhouse: true });
+const scratch: string[] = [];
+let databases = 0;
+
+/** Each backend opens a fresh, empty store: a new database on the server, a new dir for chDB. */
+const backends = [
+  {
+    name: 'clickhouse-server',
+    open: () => openStore({ clickhouseUrl: servers.clickhouse.url, database: `contract_${++databases}` }),
+  },
+  {
+    name: 'chdb',
+    open: async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'sensormesh-chdb-'));
+      scratch.push(dir);
+      return openStore({ chdbPath: dir });
+    },
+  },
+] as const;
+
+afterAll(async () => {
+  await Promise.all(scratch.map((dir) => rm(dir, { recursive: true, force: true })));
+});
+
+const HOUR = 3_600_000;
+const START = Date.UTC(2024, 2, 1);
+
+/** 100,000 deterministic readings: 5 sensors × 2 metrics × 10,000 timestamps 37 s apart. */
+function makeReadings(): ReadingRow[] {
+  let seed = 42;
+  const random = () => {
+    seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+    return seed / 2 ** 31;
+  };
+  const rows: ReadingRow[] = [];
+  for (let step = 0; step < 10_000; step++) {
+    for (let sensor = 0; sensor < 5; sensor++) {
+      for (const metric of ['pm25', 'temp']) {
+        const value =
+          metric === 'pm25'
+            ? Math.round(random() * 5_000) / 10
+            : Math.round((random() * 60 - 20) * 100) / 100;
+        rows.push({
+          sensorId: `s-${sensor}`,
+          metric,
+          ts: START + step * 37_000,
+          value,
+          receivedAt: START,
+          source: 'test',
+        });
+      }
+    }
+  }
+  return rows;
+}
+
+/** The hourly rollup computed in TypeScript, for comparison with the store. */
+function hourlyInTypeScript(rows: readonly ReadingRow[]) {
+  const buckets = new Map<string, { count: number; sum: number; min: number; max: number }>();
+  for (const row of rows) {
+    const key = `${row.sensorId}|${row.metric}|${Math.floor(row.ts / HOUR) * HOUR}`;
+    const bucket = buckets.get(key) ?? {
+      count: 0,
+      sum: 0,
+      min: Number.POSITIVE_INFINITY,
+      max: Number.NEGATIVE_INFINITY,
+    };
+    bucket.count++;
+    bucket.sum += row.value;
+    bucket.min = Math.min(bucket.min, row.value);
+    bucket.max = Math.max(bucket.max, row.value);
+    buckets.set(key, bucket);
+  }
+  return buckets;
+}
+
+const HOSTILE = [
+  "'; DROP TABLE readings_raw; --",
+  'it\'s a "quoted" value',
+  "back\\slash \\' \\n not a newline",
+  'line one\nline two\r\n\ttabbed',
+  '\u0001\u0002\u007f\u00ff binary-looking \uFFFD text \u{1F600}',
+  '{name:String} ? $1 :param',
+];
+
+for (const backend of backends) {
+  describe(`store contract on ${backend.name}`, () => {
+    let store: Store;
+    const readings = makeReadings();
+    const all = { from: START - HOUR, to: START + 10_000 * 37_000 + HOUR };
+
+    beforeAll(async () => {
+      store = await backend.open();
+      await migrate(store, MIGRATIONS_DIR);
+    });
+    afterAll(async () => {
+      await store.close();
+    });
+
+    test('running the migrations twice changes nothing', async () => {
+      const tablesBefore = await store.query(
+        sql`SELECT name, engine FROM system.tables WHERE database = ${store.database} ORDER BY name`,
+      );
+      const statesBefore = await migrationStates(store);
+      const again = await migrate(store, MIGRATIONS_DIR);
+      expect(again.applied).toEqual([]);
+      expect(again.skipped.length).toBe(statesBefore.size);
+      expect(
+        await store.query(
+          sql`SELECT name, engine FROM system.tables WHERE database = ${store.database} ORDER BY name`,
+        ),
+      ).toEqual(tablesBefore);
+      const [row] = await store.query<{ n: number }>(sql`SELECT count() AS n FROM schema_migrations`);
+      expect(row?.n).toBe(statesBefore.size);
+    });
+
+    test('100,000 readings read back with the exact count and hourly stats equal to TypeScript', async () => {
+      const insert = insertReadings(store);
+      for (let offset = 0; offset < readings.length; offset += 10_000) {
+        const report = await insert(readings.slice(offset, offset + 10_000));
+        expect(report).toEqual({ inserted: 10_000, duplicates: 0 });
+      }
+      expect(await countReadings(store)(all)).toBe(100_000);
+
+      const expected = hourlyInTypeScript(readings);
+      const actual = await getHourlyStats(store)(all);
+      expect(actual.length).toBe(expected.size);
+      for (const bucket of actual) {
+        const want = expected.get(`${bucket.sensorId}|${bucket.metric}|${bucket.bucket}`);
+        expect(want).toBeDefined();
+        expect(bucket.count).toBe(want?.count ?? -1);
+        expect(bucket.min).toBe(want?.min ?? Number.NaN);
+        expect(bucket.max).toBe(want?.max ?? Number.NaN);
+        expect(bucket.avg).toBeCloseTo((want?.sum ?? 0) / (want?.count ?? 1), 9);
+      }
+    });
+
+    test('inserting the same batch again adds no rows and leaves the rollups unchanged', async () => {
+      const hourlyBefore = await getHourlyStats(store)(all);
+      const batch = readings.slice(20_000, 30_000);
+      expect(await insertReadings(store)(batch)).toEqual({ inserted: 0, duplicates: 10_000 });
+      // Partly new, partly stored, and repeated within itself: only the new reading lands, once.
+      const fresh = { ...batch[0], ts: START - 1_000 } as ReadingRow;
+      expect(await insertReadings(store)([fresh, fresh, ...batch.slice(0, 5)])).toEqual({
+        inserted: 1,
+        duplicates: 6,
+      });
+      expect(await countReadings(store)(all)).toBe(100_001);
+      const hourlyAfter = await getHourlyStats(store)({ ...all, from: START });
+      expect(hourlyAfter).toEqual(hourlyBefore.filter((bucket) => bucket.bucket >= START));
+    });
+
+    test('hostile strings round-trip verbatim and never change a query', async () => {
+      const tablesBefore = await store.query(
+        sql`SELECT name FROM system.tables WHERE database = ${store.database} ORDER BY name`,
+      );
+      for (const text of HOSTILE) {
+        const [echo] = await store.query<{ s: string; n: number }>(
+          sql`SELECT ${text} AS s, length(${text}) AS n`,
+        );
+        expect(echo?.s).toBe(text);
+        expect(echo?.n).toBe(Buffer.byteLength(text));
+      }
+      const rows = HOSTILE.map((text, index) => ({
+        sensorId: text,
+        metric: text.slice(0, 60),
+        ts: START + index,
+        value: index,
+        receivedAt: START,
+        source: 'hostile',
+      }));
+      expect((await insertReadings(store)(rows)).inserted).toBe(HOSTILE.length);
+      for (const row of rows) {
+        const found = await store.query<{ sensor_id: string; metric: string }>(
+          sql`SELECT sensor_id, metric FROM readings_raw WHERE sensor_id = ${row.sensorId} AND metric = ${row.metric}`,
+        );
+        expect(found).toEqual([{ sensor_id: row.sensorId, metric: row.metric }]);
+      }
+      expect(await countReadings(store)({ ...all, sensorIds: HOSTILE })).toBe(HOSTILE.length);
+      expect(
+        await store.query(
+          sql`SELECT name FROM system.tables WHERE database = ${store.database} ORDER BY name`,
+        ),
+      ).toEqual(tablesBefore);
+    });
+
+    test('bad query parameters are refused with a validation error', async () => {
+      await expect(countReadings(store)({ from: 10, to: 5 })).rejects.toMatchObject({
+        code: 'VALIDATION_FAILED',
+      });
+      await expect(countReadings(store)({ from: 1.5, to: 5 })).rejects.toMatchObject({
+        code: 'VALIDATION_FAILED',
+      });
+      await expect(
+        insertReadings(store)([
+          { sensorId: '', metric: 'pm25', ts: 1, value: 1, receivedAt: 1, source: 'x' },
+        ]),
+      ).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+    });
+  });
+
+  describe(`a failing migration on ${backend.name}`, () => {
+    let store: Store;
+    let dir: string;
+    beforeAll(async () => {
+      store = await backend.open();
+      dir = await mkdtemp(join(tmpdir(), 'sensormesh-migrations-'));
+      scratch.push(dir);
+      await writeFile(
+        join(dir, '001_first.sql'),
+        'CREATE TABLE IF NOT EXISTS first (a Int64) ENGINE = MergeTree() ORDER BY a;',
+      );
+      await writeFile(
+        join(dir, '002_broken.sql'),
+        'CREATE TABLE IF NOT EXISTS broken (a NoSuchType) ENGINE = MergeTree() ORDER BY a;',
+      );
+      await writeFile(
+        join(dir, '003_after.sql'),
+        'CREATE TABLE IF NOT EXISTS after (a Int64) ENGINE = MergeTree() ORDER BY a;',
+      );
+    });
+    afterAll(async () => {
+      await store.close();
+    });
+
+    test('stops at the failed file and records which one failed', async () => {
+      const failure = await migrate(store, dir).catch((error: unknown) => error);
+      expect(failure).toBeInstanceOf(MigrationError);
+      expect((failure as MigrationError).migration).toBe('002_broken.sql');
+      const states = await migrationStates(store);
+      expect(states.get(1)?.status).toBe('applied');
+      expect(states.get(2)?.status).toBe('failed');
+      expect(states.has(3)).toBe(false);
+      const [error] = await store.query<{ error: string }>(
+        sql`SELECT error FROM schema_migrations WHERE version = 2`,
+      );
+      expect(error?.error).toContain('NoSuchType');
+      const tables = await store.query<{ name: string }>(
+        sql`SELECT name FROM system.tables WHERE database = ${store.database} AND name = 'after'`,
+      );
+      expect(tables).toEqual([]);
+    });
+
+    test('a fixed file is applied on the next run, and an applied file may not change', async () => {
+      await writeFile(
+        join(dir, '002_broken.sql'),
+        'CREATE TABLE IF NOT EXISTS broken (a Int64) ENGINE = MergeTree() ORDER BY a;',
+      );
+      expect((await migrate(store, dir)).applied).toEqual(['002_broken.sql', '003_after.sql']);
+      await writeFile(
+        join(dir, '001_first.sql'),
+        'CREATE TABLE IF NOT EXISTS first2 (a Int64) ENGINE = MergeTree() ORDER BY a;',
+      );
+      await expect(migrate(store, dir)).rejects.toThrow(/001_first.sql failed: file changed/);
+    });
+  });
+}

@@ -1,0 +1,69 @@
+import type { Sql } from './sql.ts';
+import type { TsvValue } from './tsv.ts';
+
+/** Which engine answers the store's SQL. */
+export type StoreBackend = 'clickhouse-server' | 'chdb';
+
+/** The storage interface every service uses; both backends run the same SQL. */
+export interface Store {
+  readonly backend: StoreBackend;
+  readonly database: string;
+  /** The engine's version string, e.g. "18.16.1" or "26.7.2.1". */
+  serverVersion(): Promise<string>;
+  /** Runs a SELECT and returns its rows as objects (JSONEachRow, 64-bit integers as numbers). */
+  query<Row = Record<string, unknown>>(statement: Sql): Promise<Row[]>;
+  /** Runs a statement that returns no rows (DDL, INSERT … SELECT, ALTER). */
+  command(statement: Sql): Promise<void>;
+  /** Inserts rows, positionally matching `columns`, in one TabSeparated insert. */
+  insert(table: string, columns: readonly string[], rows: readonly (readonly TsvValue[])[]): Promise<void>;
+  /** True when the engine answers a trivial query. */
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/** A store failure, carrying the engine's message and the statement that failed (truncated). */
+export class StoreError extends Error {
+  constructor(
+    message: string,
+    readonly statement: string,
+    options: { cause?: unknown } = {},
+  ) {
+    super(message, options);
+    this.name = 'StoreError';
+  }
+}
+
+/** Parses a version string into numbers for comparison ("18.16.1" → [18, 16, 1]). */
+export function parseVersion(version: string): number[] {
+  return version.split('.').map((part) => Number.parseInt(part, 10) || 0);
+}
+
+/** True when `version` is at least `minimum` (both dotted). */
+export function versionAtLeast(version: string, minimum: string): boolean {
+  const have = parseVersion(version);
+  const want = parseVersion(minimum);
+  for (let index = 0; index < want.length; index++) {
+    const a = have[index] ?? 0;
+    const b = want[index] ?? 0;
+    if (a !== b) return a > b;
+  }
+  return true;
+}
+
+/** Splits JSONEachRow text into row objects. */
+export function parseJsonEachRow<Row>(text: string): Row[] {
+  const rows: Row[] = [];
+  let start = 0;
+  while (start < text.length) {
+    let end = text.indexOf('\n', start);
+    if (end === -1) end = text.length;
+    if (end > start) rows.push(JSON.parse(text.slice(start, end)) as Row);
+    start = end + 1;
+  }
+  return rows;
+}
+
+/** Shortens a statement for error messages and logs. */
+export function excerpt(text: string, max = 300): string {
+  return text.length > max ? `${text.slice(0, max)}… (${text.length} chars)` : text;
+}

@@ -1,0 +1,48 @@
+/** Values a TSV insert row may hold, matched to the table's column types by position. */
+export type TsvValue = string | number | bigint | boolean | null;
+
+const TSV_ESCAPES: Record<string, string> = {
+  '\\': '\\\\',
+  '\t': '\\t',
+  '\n': '\\n',
+  '\r': '\\r',
+  '\0': '\\0',
+  '\b': '\\b',
+  '\f': '\\f',
+};
+const TSV_SPECIAL = /[\\\t\n\r\0\b\f]/g;
+
+function tsvField(value: TsvValue): string {
+  switch (typeof value) {
+    case 'string':
+      return TSV_SPECIAL.test(value)
+        ? value.replace(TSV_SPECIAL, (char) => TSV_ESCAPES[char] ?? char)
+        : value;
+    case 'number':
+      if (Number.isNaN(value)) return 'nan';
+      if (!Number.isFinite(value)) return value > 0 ? 'inf' : '-inf';
+      return String(value);
+    case 'bigint':
+      return String(value);
+    case 'boolean':
+      return value ? '1' : '0';
+    default:
+      return '\\N';
+  }
+}
+
+/**
+ * Encodes rows as ClickHouse TabSeparated text. Both backends parse it natively, and it is about
+ * twice as fast as JSONEachRow from JS objects (DESIGN.md, Pitfalls).
+ */
+export function encodeTsv(rows: readonly (readonly TsvValue[])[]): string {
+  let out = '';
+  for (const row of rows) {
+    for (let index = 0; index < row.length; index++) {
+      if (index > 0) out += '\t';
+      out += tsvField(row[index] as TsvValue);
+    }
+    out += '\n';
+  }
+  return out;
+}
