@@ -1,0 +1,3 @@
+export { errorHandler } from './error-handler.ts';
+export { healthRoutes, type ReadinessCheck } from './health.ts';
+export { requestContext, requestIdOf } from './request-context.ts';
