@@ -11,6 +11,14 @@ const TSV_ESCAPES: Record<string, string> = {
   '\f': '\\f',
 };
 const TSV_SPECIAL = /[\\\t\n\r\0\b\f]/g;
+const HAS_TSV_SPECIAL = /[\\\t\n\r\0\b\f]/;
+
+/** Escapes one string field for TabSeparated; most fields need nothing and are returned as they are. */
+export function escapeTsv(value: string): string {
+  return HAS_TSV_SPECIAL.test(value)
+    ? value.replace(TSV_SPECIAL, (char) => TSV_ESCAPES[char] ?? char)
+    : value;
+}
 
 function tsvField(value: TsvValue): string {
   switch (typeof value) {

@@ -55,12 +55,16 @@ export async function openChdbStore(options: ChdbOptions): Promise<Store> {
     },
 
     async insert(table: string, columns: readonly string[], rows: readonly (readonly TsvValue[])[]) {
-      if (rows.length === 0) return;
+      if (rows.length > 0) await store.insertTsv(table, columns, encodeTsv(rows));
+    },
+
+    async insertTsv(table: string, columns: readonly string[], body: string) {
+      if (body.length === 0) return;
       try {
         await session.insert({
           table: ident(table).text,
           columns: columns.map((column) => ident(column).text),
-          values: Buffer.from(encodeTsv(rows)),
+          values: Buffer.from(body),
           format: 'TSV',
         });
       } catch (error) {

@@ -73,8 +73,11 @@ export async function openClickHouseServerStore(options: ClickHouseServerOptions
     },
 
     async insert(table: string, columns: readonly string[], rows: readonly (readonly TsvValue[])[]) {
-      if (rows.length === 0) return;
-      const body = encodeTsv(rows);
+      if (rows.length > 0) await store.insertTsv(table, columns, encodeTsv(rows));
+    },
+
+    async insertTsv(table: string, columns: readonly string[], body: string) {
+      if (body.length === 0) return;
       try {
         // Raw TSV must go as a byte stream, not object mode (DESIGN.md, Pitfalls).
         await client.insert({

@@ -2,6 +2,7 @@ import { AppError } from '@sensormesh/errors';
 import { type Static, Type as t } from '@sinclair/typebox';
 import { inList, join, type Sql, sql } from '../sql.ts';
 import type { Store } from '../store.ts';
+import { escapeTsv } from '../tsv.ts';
 import { paramsChecker } from './validate.ts';
 
 /** One stored value: a sensor's metric at a time (UTC epoch ms). */
@@ -24,24 +25,35 @@ export interface InsertReport {
   duplicates: number;
 }
 
+/** One TabSeparated line; values were validated finite, so numbers print as ClickHouse reads them. */
+function readingLine(row: ReadingRow): string {
+  return `${escapeTsv(row.sensorId)}\t${escapeTsv(row.metric)}\t${row.ts}\t${row.value}\t${row.receivedAt}\t${escapeTsv(row.source)}\n`;
+}
+
 const keyOf = (sensorId: string, metric: string, ts: number) => `${sensorId}\u0000${metric}\u0000${ts}`;
 
 /**
  * Looks up which of the candidate keys are stored. The filter is a superset (sensor, metric and
  * timestamp sets, each small and all on the primary key); the exact match happens here.
  */
-async function storedKeys(store: Store, rows: readonly ReadingRow[]): Promise<Set<string>> {
+async function storedKeys(store: Store, rows: Iterable<ReadingRow>): Promise<Set<string>> {
   const sensors = new Set<string>();
   const metrics = new Set<string>();
   const timestamps = new Set<number>();
+  let minTs = Number.POSITIVE_INFINITY;
+  let maxTs = Number.NEGATIVE_INFINITY;
   for (const row of rows) {
     sensors.add(row.sensorId);
     metrics.add(row.metric);
     timestamps.add(row.ts);
+    if (row.ts < minTs) minTs = row.ts;
+    if (row.ts > maxTs) maxTs = row.ts;
   }
+  // The range lets ClickHouse prune whole partitions before it looks at the key sets.
   const found = await store.query<{ sensor_id: string; metric: string; ts: number }>(sql`
     SELECT sensor_id, metric, ts FROM readings_raw
-    WHERE sensor_id IN ${inList([...sensors])}
+    WHERE ts >= ${minTs} AND ts <= ${maxTs}
+      AND sensor_id IN ${inList([...sensors])}
       AND metric IN ${inList([...metrics])}
       AND ts IN ${inList([...timestamps])}`);
   return new Set(found.map((row) => keyOf(row.sensor_id, row.metric, row.ts)));
