@@ -9,7 +9,12 @@ export async function writeReport(name: string, figures: Record<string, unknown>
   await mkdir(RESULTS_DIR, { recursive: true });
   const at = new Date().toISOString();
   const file = join(RESULTS_DIR, `${name}-${at.replace(/[:.]/g, '-')}.json`);
-  const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), bun: Bun.version };
+  const machine = {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    bun: Bun.version,
+  };
   await Bun.write(file, `${JSON.stringify({ bench: name, at, machine, ...figures }, null, 2)}\n`);
   return file;
 }

@@ -8,7 +8,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { createClient } from '@clickhouse/client';
-import { insertReadings, MIGRATIONS_DIR, migrate, openStore, type ReadingRow, type Store } from '@sensormesh/store';
+import {
+  insertReadings,
+  MIGRATIONS_DIR,
+  migrate,
+  openStore,
+  type ReadingRow,
+  type Store,
+} from '@sensormesh/store';
 import { startClickHouse } from '@sensormesh/testkit';
 import { Session } from 'chdb';
 import { writeReport } from './bench-report.ts';
@@ -36,7 +43,8 @@ function makeBatches(offsetMs: number): ReadingRow[][] {
     }
   }
   const batches: ReadingRow[][] = [];
-  for (let offset = 0; offset < rows.length; offset += BATCH) batches.push(rows.slice(offset, offset + BATCH));
+  for (let offset = 0; offset < rows.length; offset += BATCH)
+    batches.push(rows.slice(offset, offset + BATCH));
   return batches;
 }
 
@@ -70,7 +78,9 @@ async function freshStore(open: (database: string) => Promise<Store>, database: 
 async function benchBackend(
   backend: string,
   open: (database: string) => Promise<Store>,
-  rawSender: (database: string) => Promise<{ send: (rows: ReadingRow[]) => Promise<unknown>; close: () => Promise<void> }>,
+  rawSender: (
+    database: string,
+  ) => Promise<{ send: (rows: ReadingRow[]) => Promise<unknown>; close: () => Promise<void> }>,
 ): Promise<BackendRun> {
   const run: BackendRun = { backend, version: '', rawRowsPerSecond: [], storeRowsPerSecond: [] };
   for (let round = 0; round < ROUNDS; round++) {
@@ -124,7 +134,13 @@ try {
         const session = new Session(chdbDir);
         session.query(`USE ${database}`);
         return {
-          send: (rows) => session.insert({ table: 'readings_raw', columns: COLUMNS, values: Buffer.from(rawTsv(rows)), format: 'TSV' }),
+          send: (rows) =>
+            session.insert({
+              table: 'readings_raw',
+              columns: COLUMNS,
+              values: Buffer.from(rawTsv(rows)),
+              format: 'TSV',
+            }),
           close: async () => session.close(),
         };
       },
@@ -137,9 +153,16 @@ try {
     storeBest: Math.round(best(run.storeRowsPerSecond)),
     ratio: Number((best(run.storeRowsPerSecond) / best(run.rawRowsPerSecond)).toFixed(3)),
   }));
-  console.log(`store bench: ${ROWS.toLocaleString()} rows per measurement, batches of ${BATCH.toLocaleString()}, best of ${ROUNDS}`);
+  console.log(
+    `store bench: ${ROWS.toLocaleString()} rows per measurement, batches of ${BATCH.toLocaleString()}, best of ${ROUNDS}`,
+  );
   console.table(
-    results.map((r) => ({ backend: `${r.backend} ${r.version}`, 'raw rows/s': r.rawBest, 'store rows/s': r.storeBest, 'store/raw': r.ratio })),
+    results.map((r) => ({
+      backend: `${r.backend} ${r.version}`,
+      'raw rows/s': r.rawBest,
+      'store rows/s': r.storeBest,
+      'store/raw': r.ratio,
+    })),
   );
   const file = await writeReport('store', { rows: ROWS, batch: BATCH, rounds: ROUNDS, goal: 0.85, results });
   console.log(`report: ${file}`);

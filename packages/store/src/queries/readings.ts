@@ -72,14 +72,20 @@ export function insertReadings(store: Store) {
       const key = keyOf(row.sensorId, row.metric, row.ts);
       if (!unique.has(key)) unique.set(key, row);
     }
-    const stored = await storedKeys(store, [...unique.values()]);
-    const fresh: (readonly [string, string, number, number, number, string])[] = [];
-    for (const [key, row] of unique) {
-      if (!stored.has(key))
-        fresh.push([row.sensorId, row.metric, row.ts, row.value, row.receivedAt, row.source]);
+    const lookup = storedKeys(store, unique.values());
+    // Encode while the lookup is in flight; only the lines of unstored readings are sent.
+    const lines = new Map<string, string>();
+    for (const [key, row] of unique) lines.set(key, readingLine(row));
+    const stored = await lookup;
+    let body = '';
+    let inserted = 0;
+    for (const [key, line] of lines) {
+      if (stored.has(key)) continue;
+      body += line;
+      inserted++;
     }
-    await store.insert('readings_raw', READING_COLUMNS, fresh);
-    return { inserted: fresh.length, duplicates: rows.length - fresh.length };
+    await store.insertTsv('readings_raw', READING_COLUMNS, body);
+    return { inserted, duplicates: rows.length - inserted };
   };
 }
 

@@ -1,0 +1,19 @@
+import { errorHandler, healthRoutes, type ReadinessCheck, requestContext } from '@sensormesh/http';
+import type { Logger } from '@sensormesh/log';
+import type { Registry } from '@sensormesh/metrics';
+import { Elysia } from 'elysia';
+
+/** What the mesh app needs from the outside. */
+export interface MeshDeps {
+  logger: Logger;
+  registry: Registry;
+  checks: Record<string, ReadinessCheck>;
+}
+
+/** The one Elysia app of the default mode; later services mount their plugins here. */
+export function createMeshApp(deps: MeshDeps) {
+  return new Elysia({ name: 'sensormesh.mesh' })
+    .use(requestContext(deps.logger))
+    .use(errorHandler(deps.logger))
+    .use(healthRoutes({ checks: deps.checks, registry: deps.registry }));
+}

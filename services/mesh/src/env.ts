@@ -1,0 +1,20 @@
+import { defineEnv, env, loadEnv } from '@sensormesh/config';
+import { LOG_LEVELS } from '@sensormesh/log';
+
+/** The all-in-one process's environment; every variable is optional, defaults are the embedded mode. */
+export const MeshEnv = defineEnv({
+  PORT: env.port({ default: 8000 }),
+  HOST: env.string({ default: '0.0.0.0' }),
+  DATA_DIR: env.string({ default: '.data', description: 'chDB data and the managed redis-server live here' }),
+  REDIS_URL: env.optional(env.url({ description: 'unset: start a redis-server with data under DATA_DIR' })),
+  REDIS_SERVER_BIN: env.string({ default: 'redis-server' }),
+  CLICKHOUSE_URL: env.optional(env.url({ description: 'unset: embedded chDB under DATA_DIR/chdb' })),
+  CLICKHOUSE_USER: env.string({ default: 'default' }),
+  CLICKHOUSE_PASSWORD: env.optional(env.string()),
+  CLICKHOUSE_DATABASE: env.string({ default: 'sensormesh' }),
+  LOG_LEVEL: env.oneOf(LOG_LEVELS, { default: 'info' }),
+  SHUTDOWN_TIMEOUT_MS: env.int({ minimum: 100, maximum: 120_000, default: 10_000 }),
+});
+
+/** Parses the environment once; exits naming every bad variable. */
+export const loadMeshEnv = () => loadEnv(MeshEnv);

@@ -1,0 +1,73 @@
+import { join } from 'node:path';
+import { createLogger } from '@sensormesh/log';
+import { createRegistry } from '@sensormesh/metrics';
+import { MIGRATIONS_DIR, migrate, openStore } from '@sensormesh/store';
+import Redis from 'ioredis';
+import { createMeshApp } from './app.ts';
+import { loadMeshEnv } from './env.ts';
+import { type ManagedRedis, startManagedRedis } from './managed-redis.ts';
+
+const config = loadMeshEnv();
+const logger = createLogger({ service: 'mesh', level: config.LOG_LEVEL });
+const registry = createRegistry({ service: 'mesh' });
+const cleanups: Array<() => Promise<unknown>> = [];
+
+async function shutdown(reason: string, code: number): Promise<never> {
+  logger.info({ reason }, 'shutting down');
+  const timer = setTimeout(() => {
+    logger.error({ timeoutMs: config.SHUTDOWN_TIMEOUT_MS }, 'shutdown timed out');
+    process.exit(1);
+  }, config.SHUTDOWN_TIMEOUT_MS);
+  // Reverse start order: stop taking requests first, stop the redis-server we started last.
+  for (const cleanup of cleanups.reverse()) {
+    await cleanup().catch((error: unknown) => logger.error({ err: error }, 'cleanup failed'));
+  }
+  clearTimeout(timer);
+  logger.info('stopped');
+  process.exit(code);
+}
+
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (stopping) process.exit(130); // a second Ctrl-C does not wait
+    stopping = true;
+    void shutdown(signal, 0);
+  });
+}
+
+try {
+  let managed: ManagedRedis | undefined;
+  if (!config.REDIS_URL) {
+    managed = await startManagedRedis({ binary: config.REDIS_SERVER_BIN, dataDir: config.DATA_DIR, logger });
+    cleanups.push(() => (managed as ManagedRedis).stop());
+  }
+  const redis = new Redis(config.REDIS_URL ?? (managed as ManagedRedis).url, { maxRetriesPerRequest: 3 });
+  redis.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
+  cleanups.push(() => redis.quit());
+
+  const store = await openStore({
+    clickhouseUrl: config.CLICKHOUSE_URL,
+    clickhouseUser: config.CLICKHOUSE_USER,
+    clickhousePassword: config.CLICKHOUSE_PASSWORD,
+    database: config.CLICKHOUSE_DATABASE,
+    chdbPath: join(config.DATA_DIR, 'chdb'),
+  });
+  cleanups.push(() => store.close());
+  const migrations = await migrate(store, MIGRATIONS_DIR, logger);
+  logger.info({ backend: store.backend, version: await store.serverVersion(), ...migrations }, 'store ready');
+
+  const app = createMeshApp({
+    logger,
+    registry,
+    checks: {
+      redis: async () => (await redis.ping()) === 'PONG',
+      store: () => store.ping(),
+    },
+  }).listen({ port: config.PORT, hostname: config.HOST, idleTimeout: 30 });
+  cleanups.push(() => app.stop());
+  logger.info({ url: `http://localhost:${config.PORT}`, host: config.HOST }, 'mesh listening');
+} catch (error) {
+  logger.fatal({ err: error }, 'start-up failed');
+  await shutdown('start-up failed', 1);
+}

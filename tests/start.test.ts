@@ -1,0 +1,94 @@
+import { afterAll, expect, test } from 'bun:test';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from '@sensormesh/testkit';
+
+const root = join(import.meta.dir, '..');
+const dataDir = await mkdtemp(join(tmpdir(), 'sensormesh-start-'));
+afterAll(() => rm(dataDir, { recursive: true, force: true }));
+
+interface LogLine {
+  msg: string;
+  pid?: number;
+  url?: string;
+}
+
+/** Reads the child's JSON log lines as they come, resolving when one matches. */
+function watchLines(stream: ReadableStream<Uint8Array>) {
+  const lines: LogLine[] = [];
+  const waiters: Array<{ match: (line: LogLine) => boolean; resolve: (line: LogLine) => void }> = [];
+  void (async () => {
+    let buffered = '';
+    const decoder = new TextDecoder();
+    for await (const chunk of stream) {
+      buffered += decoder.decode(chunk, { stream: true });
+      let newline = buffered.indexOf('\n');
+      while (newline !== -1) {
+        const text = buffered.slice(0, newline);
+        buffered = buffered.slice(newline + 1);
+        newline = buffered.indexOf('\n');
+        if (!text.startsWith('{')) continue;
+        const line = JSON.parse(text) as LogLine;
+        lines.push(line);
+        for (const waiter of waiters.filter((w) => w.match(line))) waiter.resolve(line);
+      }
+    }
+  })();
+  return {
+    lines,
+    next: (match: (line: LogLine) => boolean) =>
+      new Promise<LogLine>((resolve) => {
+        const seen = lines.find(match);
+        if (seen) resolve(seen);
+        else waiters.push({ match, resolve });
+      }),
+  };
+}
+
+test('scripts/start serves /health and /ready, then stops everything on SIGINT', async () => {
+  const port = await freePort();
+  const env: Record<string, string | undefined> = { ...process.env, PORT: String(port), DATA_DIR: dataDir };
+  delete env.REDIS_URL;
+  delete env.CLICKHOUSE_URL;
+  const child = Bun.spawn([join(root, 'scripts/start')], {
+    cwd: root,
+    env,
+    stdout: 'pipe',
+    stderr: 'inherit',
+  });
+  const log = watchLines(child.stdout);
+  try {
+    const redisStarted = await log.next((line) => line.msg === 'started redis-server');
+    await log.next((line) => line.msg === 'mesh listening');
+
+    const health = await fetch(`http://127.0.0.1:${port}/health`);
+    expect(health.status).toBe(200);
+    const ready = await fetch(`http://127.0.0.1:${port}/ready`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({ status: 'ready', checks: { redis: 'ok', store: 'ok' } });
+    const metrics = await fetch(`http://127.0.0.1:${port}/metrics`);
+    expect(await metrics.text()).toContain('http_requests_total');
+
+    child.kill('SIGINT');
+    expect(await child.exited).toBe(0);
+    expect(log.lines.some((line) => line.msg === 'stopped redis-server')).toBe(true);
+    // The redis-server it started is gone too.
+    expect(() => process.kill(redisStarted.pid ?? -1, 0)).toThrow();
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
+}, 90_000);
+
+test('a malformed variable stops the mesh with its name before anything starts', async () => {
+  const child = Bun.spawn(['bun', 'run', 'services/mesh/src/index.ts'], {
+    cwd: root,
+    env: { ...process.env, PORT: 'not-a-port', DATA_DIR: dataDir, REDIS_URL: 'nope' },
+    stdout: 'pipe',
+    stderr: 'pipe',
+  });
+  const [code, stderr] = await Promise.all([child.exited, new Response(child.stderr).text()]);
+  expect(code).toBe(78);
+  expect(stderr).toContain('PORT: must be');
+  expect(stderr).toContain('REDIS_URL: must be a URL');
+});
