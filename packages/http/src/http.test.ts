@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test';
-import { AppError } from '@sensormesh/errors';
+import { AppError, type ErrorEnvelope } from '@sensormesh/errors';
 import { silentLogger } from '@sensormesh/log';
 import { createRegistry } from '@sensormesh/metrics';
 import { Elysia, t } from 'elysia';
@@ -20,6 +20,8 @@ function app(checks: Record<string, () => Promise<boolean>> = {}) {
     .post('/typed', ({ body }) => body, { body: t.Object({ n: t.Integer({ minimum: 0 }) }) })
     .get('/whoami', ({ requestId }) => ({ requestId }));
 }
+
+const envelope = async (response: Response) => (await response.json()) as ErrorEnvelope;
 
 const get = (path: string, headers: Record<string, string> = {}) =>
   new Request(`http://local${path}`, { headers });
@@ -43,7 +45,7 @@ describe('error envelope', () => {
       }),
     );
     expect(response.status).toBe(422);
-    const body = await response.json();
+    const body = await envelope(response);
     expect(body.error.code).toBe('VALIDATION_FAILED');
     expect(JSON.stringify(body.error.details)).toContain('/n');
     expect(body.error.requestId).toBeString();
@@ -58,10 +60,10 @@ describe('error envelope', () => {
       }),
     );
     expect(bad.status).toBe(400);
-    expect((await bad.json()).error.code).toBe('BAD_REQUEST');
+    expect((await envelope(bad)).error.code).toBe('BAD_REQUEST');
     const missing = await app().handle(get('/nope'));
     expect(missing.status).toBe(404);
-    expect((await missing.json()).error.code).toBe('NOT_FOUND');
+    expect((await envelope(missing)).error.code).toBe('NOT_FOUND');
     const crash = await app().handle(get('/boom'));
     expect(crash.status).toBe(500);
     const text = await crash.text();
@@ -71,7 +73,7 @@ describe('error envelope', () => {
 
   test('a malformed X-Request-Id is replaced by a fresh one', async () => {
     const response = await app().handle(get('/whoami', { 'x-request-id': 'bad id with spaces' }));
-    const { requestId } = await response.json();
+    const { requestId } = (await response.json()) as { requestId: string };
     expect(requestId).not.toBe('bad id with spaces');
     expect(response.headers.get('x-request-id')).toBe(requestId);
   });
