@@ -1,0 +1,124 @@
+import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
+import { useServers } from '@sensormesh/testkit';
+import type Redis from 'ioredis';
+import { type Consumer, createConsumer } from './consumer.ts';
+import { createPublisher } from './publisher.ts';
+import { parseFlatRecord } from './replies.ts';
+import { connect, pendingCount, reading, testStream, within } from './test-fixtures/helpers.ts';
+
+describe('consumer groups', () => {
+  const servers = useServers({ redis: true });
+  let redis: Redis;
+  const opened: Redis[] = [];
+  const consumers: Consumer[] = [];
+
+  beforeEach(async () => {
+    redis = connect(servers.redis.url);
+    await redis.flushall();
+  });
+
+  afterEach(async () => {
+    await Promise.all(consumers.splice(0).map((consumer) => consumer.stop()));
+    for (const client of [redis, ...opened.splice(0)]) client.disconnect();
+  });
+
+  test('100,000 messages through 3 consumers: each processed exactly once and all acked', async () => {
+    const total = 100_000;
+    const stream = testStream(['writer']);
+    const ids = await createPublisher(redis).publishBatch(
+      stream,
+      Array.from({ length: total }, (_, i) => reading(i)),
+    );
+    expect(new Set(ids).size).toBe(total);
+
+    const sink = new Map<string, number>();
+    const perConsumer = [0, 0, 0];
+    let finish: () => void = () => {};
+    const done = new Promise<void>((resolve) => {
+      finish = resolve;
+    });
+    for (const index of [0, 1, 2]) {
+      const connection = connect(servers.redis.url);
+      opened.push(connection);
+      const consumer = createConsumer(connection, {
+        stream,
+        group: 'writer',
+        consumer: `writer-${index}`,
+        batchSize: 500,
+        async handler(messages) {
+          for (const message of messages) sink.set(message.id, (sink.get(message.id) ?? 0) + 1);
+          perConsumer[index] = (perConsumer[index] ?? 0) + messages.length;
+          if (sink.size === total) finish();
+        },
+      });
+      consumers.push(consumer);
+    }
+    await Promise.all(consumers.map((consumer) => consumer.start()));
+    await within('all 100,000 messages in the sink', done, 15_000);
+    await Promise.all(consumers.splice(0).map((consumer) => consumer.stop()));
+
+    expect(sink.size).toBe(total);
+    expect(ids.every((id) => sink.get(id) === 1)).toBe(true);
+    expect(perConsumer.every((count) => count > 0)).toBe(true);
+    expect(await pendingCount(redis, stream, 'writer')).toBe(0);
+  }, 30_000);
+
+  test('stop() during a batch waits for the handler and its acks, and leaves no read behind', async () => {
+    const stream = testStream(['writer']);
+    const publisher = createPublisher(redis);
+    const ids = await publisher.publishBatch(stream, [reading(1), reading(2), reading(3)]);
+
+    const events: string[] = [];
+    let entered: () => void = () => {};
+    const handlerEntered = new Promise<void>((resolve) => {
+      entered = resolve;
+    });
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const consumer = createConsumer(redis, {
+      stream,
+      group: 'writer',
+      consumer: 'w1',
+      batchSize: 10,
+      async handler(messages) {
+        events.push(`handler:${messages.length}`);
+        entered();
+        await gate;
+        events.push('handler-done');
+      },
+    });
+    await consumer.start();
+    await within('the handler to start', handlerEntered);
+    expect(await pendingCount(redis, stream, 'writer')).toBe(3);
+
+    const stopped = consumer.stop().then(() => events.push('stopped'));
+    release();
+    await within('stop()', stopped);
+
+    expect(events).toEqual(['handler:3', 'handler-done', 'stopped']);
+    expect(await pendingCount(redis, stream, 'writer')).toBe(0);
+    // Nothing reads for the stopped consumer any more: a new entry stays undelivered.
+    await publisher.publish(stream, reading(4));
+    expect(await pendingCount(redis, stream, 'writer')).toBe(0);
+    const [group] = ((await redis.xinfo('GROUPS', stream.name)) as unknown[]).map(parseFlatRecord);
+    expect(group?.['last-delivered-id']).toBe(ids[2]);
+    expect(group?.lag).toBe(1);
+  });
+
+  test('stop() of an idle consumer returns promptly, well before its blocking read would time out', async () => {
+    const stream = testStream(['writer']);
+    const consumer = createConsumer(redis, {
+      stream,
+      group: 'writer',
+      consumer: 'idle',
+      blockMs: 5_000,
+      async handler() {},
+    });
+    await consumer.start();
+    const started = performance.now();
+    await within('stop()', consumer.stop(), 4_000);
+    expect(performance.now() - started).toBeLessThan(2_000);
+  });
+});
