@@ -22,7 +22,7 @@ import { writeReport } from './bench-report.ts';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 300_000);
 const BATCH = 10_000;
-const ROUNDS = 2;
+const ROUNDS = 3;
 const METRICS = ['pm1', 'pm25', 'pm10', 'no2', 'so2', 'co', 'o3', 'temp', 'rh', 'pressure'];
 
 function makeBatches(offsetMs: number): ReadingRow[][] {
@@ -55,18 +55,12 @@ function rawTsv(rows: readonly ReadingRow[]): string {
 
 const COLUMNS: [string, ...string[]] = ['sensor_id', 'metric', 'ts', 'value', 'received_at', 'source'];
 
-async function timeBatches(batches: ReadingRow[][], send: (rows: ReadingRow[]) => Promise<unknown>) {
-  const started = performance.now();
-  for (const batch of batches) await send(batch);
-  const seconds = (performance.now() - started) / 1_000;
-  return batches.reduce((sum, batch) => sum + batch.length, 0) / seconds;
-}
-
 interface BackendRun {
   backend: string;
   version: string;
   rawRowsPerSecond: number[];
   storeRowsPerSecond: number[];
+  ratios: number[];
 }
 
 async function freshStore(open: (database: string) => Promise<Store>, database: string): Promise<Store> {
@@ -75,34 +69,59 @@ async function freshStore(open: (database: string) => Promise<Store>, database: 
   return store;
 }
 
+type Sender = (rows: ReadingRow[]) => Promise<unknown>;
+
+/**
+ * Raw and store insert the same batches into two fresh databases with the same schema, batch by
+ * batch, alternating which goes first, so both see the same machine noise (merges, other tenants).
+ */
+async function pairedRound(raw: Sender, store: Sender): Promise<{ raw: number; store: number }> {
+  const warmUp = makeBatches(-86_400_000)[0] ?? [];
+  await raw(warmUp);
+  await store(warmUp);
+  const seconds = { raw: 0, store: 0 };
+  const timed = async (side: 'raw' | 'store', send: Sender, batch: ReadingRow[]) => {
+    const started = performance.now();
+    await send(batch);
+    seconds[side] += (performance.now() - started) / 1_000;
+  };
+  const batches = makeBatches(0);
+  for (const [index, batch] of batches.entries()) {
+    if (index % 2 === 0) {
+      await timed('raw', raw, batch);
+      await timed('store', store, batch);
+    } else {
+      await timed('store', store, batch);
+      await timed('raw', raw, batch);
+    }
+  }
+  const rows = batches.reduce((sum, batch) => sum + batch.length, 0);
+  return { raw: rows / seconds.raw, store: rows / seconds.store };
+}
+
 async function benchBackend(
   backend: string,
   open: (database: string) => Promise<Store>,
-  rawSender: (
-    database: string,
-  ) => Promise<{ send: (rows: ReadingRow[]) => Promise<unknown>; close: () => Promise<void> }>,
+  rawSender: (database: string) => Promise<{ send: Sender; close: () => Promise<void> }>,
 ): Promise<BackendRun> {
-  const run: BackendRun = { backend, version: '', rawRowsPerSecond: [], storeRowsPerSecond: [] };
+  const run: BackendRun = { backend, version: '', rawRowsPerSecond: [], storeRowsPerSecond: [], ratios: [] };
   for (let round = 0; round < ROUNDS; round++) {
-    // Each measurement writes into its own fresh database with the full schema and rollup views.
     const rawStore = await freshStore(open, `bench_raw_${round}`);
-    run.version = await rawStore.serverVersion();
+    const store = await freshStore(open, `bench_store_${round}`);
+    run.version = await store.serverVersion();
     const raw = await rawSender(`bench_raw_${round}`);
-    await raw.send(makeBatches(-86_400_000)[0] ?? []); // warm-up, untimed
-    run.rawRowsPerSecond.push(await timeBatches(makeBatches(0), raw.send));
+    const result = await pairedRound(raw.send, insertReadings(store));
+    run.rawRowsPerSecond.push(Math.round(result.raw));
+    run.storeRowsPerSecond.push(Math.round(result.store));
+    run.ratios.push(result.store / result.raw);
     await raw.close();
     await rawStore.close();
-
-    const store = await freshStore(open, `bench_store_${round}`);
-    const insert = insertReadings(store);
-    await insert(makeBatches(-86_400_000)[0] ?? []);
-    run.storeRowsPerSecond.push(await timeBatches(makeBatches(0), insert));
     await store.close();
   }
   return run;
 }
 
-const best = (values: number[]) => Math.max(...values);
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
 const clickhouse = await startClickHouse();
 const chdbDir = await mkdtemp(join(tmpdir(), 'sensormesh-bench-chdb-'));
 try {
@@ -149,18 +168,18 @@ try {
 
   const results = runs.map((run) => ({
     ...run,
-    rawBest: Math.round(best(run.rawRowsPerSecond)),
-    storeBest: Math.round(best(run.storeRowsPerSecond)),
-    ratio: Number((best(run.storeRowsPerSecond) / best(run.rawRowsPerSecond)).toFixed(3)),
+    rawMedian: median(run.rawRowsPerSecond),
+    storeMedian: median(run.storeRowsPerSecond),
+    ratio: Number(median(run.ratios).toFixed(3)),
   }));
   console.log(
-    `store bench: ${ROWS.toLocaleString()} rows per measurement, batches of ${BATCH.toLocaleString()}, best of ${ROUNDS}`,
+    `store bench: ${ROWS.toLocaleString()} rows per measurement, batches of ${BATCH.toLocaleString()}, median of ${ROUNDS} paired rounds`,
   );
   console.table(
     results.map((r) => ({
       backend: `${r.backend} ${r.version}`,
-      'raw rows/s': r.rawBest,
-      'store rows/s': r.storeBest,
+      'raw rows/s': r.rawMedian,
+      'store rows/s': r.storeMedian,
       'store/raw': r.ratio,
     })),
   );

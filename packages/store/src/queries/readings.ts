@@ -32,30 +32,39 @@ function readingLine(row: ReadingRow): string {
 
 const keyOf = (sensorId: string, metric: string, ts: number) => `${sensorId}\u0000${metric}\u0000${ts}`;
 
-/**
- * Looks up which of the candidate keys are stored. The filter is a superset (sensor, metric and
- * timestamp sets, each small and all on the primary key); the exact match happens here.
- */
-async function storedKeys(store: Store, rows: Iterable<ReadingRow>): Promise<Set<string>> {
+/** The batch's distinct keys with the sets that bound them, for one lookup on the primary key. */
+function collectKeys(rows: readonly ReadingRow[]) {
+  const keys = new Map<string, ReadingRow>();
   const sensors = new Set<string>();
   const metrics = new Set<string>();
   const timestamps = new Set<number>();
   let minTs = Number.POSITIVE_INFINITY;
   let maxTs = Number.NEGATIVE_INFINITY;
   for (const row of rows) {
+    const key = keyOf(row.sensorId, row.metric, row.ts);
+    if (keys.has(key)) continue;
+    keys.set(key, row);
     sensors.add(row.sensorId);
     metrics.add(row.metric);
     timestamps.add(row.ts);
     if (row.ts < minTs) minTs = row.ts;
     if (row.ts > maxTs) maxTs = row.ts;
   }
-  // The range lets ClickHouse prune whole partitions before it looks at the key sets.
+  return { keys, sensors, metrics, timestamps, minTs, maxTs };
+}
+
+/**
+ * Which of the batch's keys are stored. The filter is a superset (sensor, metric and timestamp
+ * sets, all on the primary key, inside the batch's time range so whole partitions are pruned); the
+ * exact match happens here.
+ */
+async function storedKeys(store: Store, batch: ReturnType<typeof collectKeys>): Promise<Set<string>> {
   const found = await store.query<{ sensor_id: string; metric: string; ts: number }>(sql`
     SELECT sensor_id, metric, ts FROM readings_raw
-    WHERE ts >= ${minTs} AND ts <= ${maxTs}
-      AND sensor_id IN ${inList([...sensors])}
-      AND metric IN ${inList([...metrics])}
-      AND ts IN ${inList([...timestamps])}`);
+    WHERE ts >= ${batch.minTs} AND ts <= ${batch.maxTs}
+      AND sensor_id IN ${inList([...batch.sensors])}
+      AND metric IN ${inList([...batch.metrics])}
+      AND ts IN ${inList([...batch.timestamps])}`);
   return new Set(found.map((row) => keyOf(row.sensor_id, row.metric, row.ts)));
 }
 
@@ -67,22 +76,25 @@ export function insertReadings(store: Store) {
   return async function insertReadings(rows: readonly ReadingRow[]): Promise<InsertReport> {
     checkRows(rows);
     if (rows.length === 0) return { inserted: 0, duplicates: 0 };
-    const unique = new Map<string, ReadingRow>();
-    for (const row of rows) {
-      const key = keyOf(row.sensorId, row.metric, row.ts);
-      if (!unique.has(key)) unique.set(key, row);
-    }
-    const lookup = storedKeys(store, unique.values());
+    const batch = collectKeys(rows);
+    const lookup = storedKeys(store, batch);
     // Encode while the lookup is in flight; only the lines of unstored readings are sent.
-    const lines = new Map<string, string>();
-    for (const [key, row] of unique) lines.set(key, readingLine(row));
+    const lines: string[] = [];
+    for (const row of batch.keys.values()) lines.push(readingLine(row));
+    // The lookup is a superset filter: it may return stored keys of other sensors at these times.
     const stored = await lookup;
-    let body = '';
-    let inserted = 0;
-    for (const [key, line] of lines) {
-      if (stored.has(key)) continue;
-      body += line;
-      inserted++;
+    let body: string;
+    let inserted = batch.keys.size;
+    if (stored.size === 0) body = lines.join('');
+    else {
+      const fresh: string[] = [];
+      let index = 0;
+      for (const key of batch.keys.keys()) {
+        if (stored.has(key)) inserted--;
+        else fresh.push(lines[index] as string);
+        index++;
+      }
+      body = fresh.join('');
     }
     await store.insertTsv('readings_raw', READING_COLUMNS, body);
     return { inserted, duplicates: rows.length - inserted };
