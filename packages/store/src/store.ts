@@ -1,5 +1,5 @@
-import type { Sql } from './sql.ts';
-import type { TsvValue } from './tsv.ts';
+import { type Sql, sql } from './sql.ts';
+import { encodeTsv, type TsvValue } from './tsv.ts';
 
 /** Which engine answers the store's SQL. */
 export type StoreBackend = 'clickhouse-server' | 'chdb';
@@ -21,6 +21,27 @@ export interface Store {
   /** True when the engine answers a trivial query. */
   ping(): Promise<boolean>;
   close(): Promise<void>;
+}
+
+/** What a backend implements; `completeStore` derives the rest of the Store from it. */
+export type StoreCore = Omit<Store, 'serverVersion' | 'insert'>;
+
+/** Adds the backend-independent methods: a cached engine version, and row inserts via TSV. */
+export function completeStore(core: StoreCore): Store {
+  let version: Promise<string> | undefined;
+  const store: Store = {
+    ...core,
+    serverVersion() {
+      version ??= core
+        .query<{ version: string }>(sql`SELECT version() AS version`)
+        .then(([row]) => row?.version ?? '0');
+      return version;
+    },
+    async insert(table, columns, rows) {
+      if (rows.length > 0) await core.insertTsv(table, columns, encodeTsv(rows));
+    },
+  };
+  return store;
 }
 
 /** A store failure, carrying the engine's message and the statement that failed (truncated). */

@@ -1,8 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { Session } from 'chdb';
 import { ident, type Sql, sql } from '../sql.ts';
-import { excerpt, parseJsonEachRow, type Store, StoreError } from '../store.ts';
-import { encodeTsv, type TsvValue } from '../tsv.ts';
+import { completeStore, excerpt, parseJsonEachRow, type Store, StoreError } from '../store.ts';
 
 /** Options for the embedded chDB backend. */
 export interface ChdbOptions {
@@ -31,19 +30,9 @@ export async function openChdbStore(options: ChdbOptions): Promise<Store> {
   };
   await run(sql`CREATE DATABASE IF NOT EXISTS ${ident(options.database)}`.text);
   await run(sql`USE ${ident(options.database)}`.text);
-  let version: string | undefined;
-
-  const store: Store = {
+  return completeStore({
     backend: 'chdb',
     database: options.database,
-
-    async serverVersion() {
-      if (version === undefined) {
-        const [row] = await store.query<{ version: string }>(sql`SELECT version() AS version`);
-        version = row?.version ?? '0';
-      }
-      return version;
-    },
 
     async query<Row>(statement: Sql): Promise<Row[]> {
       const result = await run(statement.text, 'JSONEachRow');
@@ -52,10 +41,6 @@ export async function openChdbStore(options: ChdbOptions): Promise<Store> {
 
     async command(statement: Sql) {
       await run(statement.text);
-    },
-
-    async insert(table: string, columns: readonly string[], rows: readonly (readonly TsvValue[])[]) {
-      if (rows.length > 0) await store.insertTsv(table, columns, encodeTsv(rows));
     },
 
     async insertTsv(table: string, columns: readonly string[], body: string) {
@@ -80,6 +65,5 @@ export async function openChdbStore(options: ChdbOptions): Promise<Store> {
     async close() {
       session.close();
     },
-  };
-  return store;
+  });
 }

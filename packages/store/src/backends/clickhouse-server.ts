@@ -1,8 +1,7 @@
 import { Readable } from 'node:stream';
 import { type ClickHouseClient, ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import { ident, type Sql, sql } from '../sql.ts';
-import { excerpt, parseJsonEachRow, type Store, StoreError } from '../store.ts';
-import { encodeTsv, type TsvValue } from '../tsv.ts';
+import { completeStore, excerpt, parseJsonEachRow, type Store, StoreError } from '../store.ts';
 
 /** Options for the ClickHouse server backend. */
 export interface ClickHouseServerOptions {
@@ -41,19 +40,9 @@ export async function openClickHouseServerStore(options: ClickHouseServerOptions
     await bootstrap.close();
   }
   const client: ClickHouseClient = createClient({ ...common, database: options.database });
-  let version: string | undefined;
-
-  const store: Store = {
+  return completeStore({
     backend: 'clickhouse-server',
     database: options.database,
-
-    async serverVersion() {
-      if (version === undefined) {
-        const [row] = await store.query<{ version: string }>(sql`SELECT version() AS version`);
-        version = row?.version ?? '0';
-      }
-      return version;
-    },
 
     async query<Row>(statement: Sql): Promise<Row[]> {
       try {
@@ -70,10 +59,6 @@ export async function openClickHouseServerStore(options: ClickHouseServerOptions
       } catch (error) {
         throw wrap(statement.text, error);
       }
-    },
-
-    async insert(table: string, columns: readonly string[], rows: readonly (readonly TsvValue[])[]) {
-      if (rows.length > 0) await store.insertTsv(table, columns, encodeTsv(rows));
     },
 
     async insertTsv(table: string, columns: readonly string[], body: string) {
@@ -99,6 +84,5 @@ export async function openClickHouseServerStore(options: ClickHouseServerOptions
     async close() {
       await client.close();
     },
-  };
-  return store;
+  });
 }
