@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { startTrimmer, streams } from '@sensormesh/bus';
 import { createLogger } from '@sensormesh/log';
 import { createRegistry } from '@sensormesh/metrics';
 import { MIGRATIONS_DIR, migrate, openStore } from '@sensormesh/store';
@@ -45,6 +46,8 @@ try {
   const redis = new Redis(config.REDIS_URL ?? (managed as ManagedRedis).url, { maxRetriesPerRequest: 3 });
   redis.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
   cleanups.push(() => redis.quit());
+
+  cleanups.push(startTrimmer(redis, Object.values(streams), 60_000, logger));
 
   const store = await openStore({
     clickhouseUrl: config.CLICKHOUSE_URL,
