@@ -13,7 +13,7 @@ FormatRegistry.Set('url', (value) => URL.canParse(value));
 
 /** Schema builders for environment variables (all arrive as strings and are converted). */
 export const env = {
-  string: (options: { default?: string; minLength?: number; description?: string } = {}) =>
+  string: (options: { default?: string; minLength?: number; pattern?: string; description?: string } = {}) =>
     t.String({ minLength: 1, ...options }),
   url: (options: { default?: string; description?: string } = {}) => t.String({ format: 'url', ...options }),
   port: (options: { default?: number; description?: string } = {}) =>

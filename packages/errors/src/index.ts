@@ -29,12 +29,19 @@ export interface ErrorEnvelope {
 export class AppError extends Error {
   readonly code: ErrorCode;
   readonly details: unknown;
+  /** Response headers the error implies, e.g. Retry-After on RATE_LIMITED. */
+  readonly headers: Readonly<Record<string, string>>;
 
-  constructor(code: ErrorCode, message: string, options: { details?: unknown; cause?: unknown } = {}) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { details?: unknown; cause?: unknown; headers?: Record<string, string> } = {},
+  ) {
     super(message, { cause: options.cause });
     this.name = 'AppError';
     this.code = code;
     this.details = options.details;
+    this.headers = options.headers ?? {};
   }
 
   /** The HTTP status this error's code maps to. */

@@ -36,6 +36,7 @@ export function errorHandler(logger: Logger) {
       set.headers['x-request-id'] = requestId;
       if (isAppError(error)) {
         set.status = error.status;
+        for (const [name, value] of Object.entries(error.headers ?? {})) set.headers[name] = value;
         return error.toEnvelope(requestId);
       }
       if (code === 'VALIDATION') {

@@ -33,3 +33,5 @@ export function openStore(config: StoreConfig): Promise<Store> {
 
 /** Path of the repo's migration files. */
 export const MIGRATIONS_DIR = new URL('../../../clickhouse', import.meta.url).pathname;
+export * from './queries/accounts.ts';
+export { nextVersion } from './queries/versions.ts';

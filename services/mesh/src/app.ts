@@ -1,3 +1,4 @@
+import { type GatewayContext, gatewayPlugin } from '@sensormesh/gateway';
 import { errorHandler, healthRoutes, type ReadinessCheck, requestContext } from '@sensormesh/http';
 import type { Logger } from '@sensormesh/log';
 import type { Registry } from '@sensormesh/metrics';
@@ -8,12 +9,14 @@ export interface MeshDeps {
   logger: Logger;
   registry: Registry;
   checks: Record<string, ReadinessCheck>;
+  gateway: GatewayContext;
 }
 
 /** The one Elysia app of the default mode; later services mount their plugins here. */
 export function createMeshApp(deps: MeshDeps) {
-  return new Elysia({ name: 'sensormesh.mesh' })
+  return new Elysia({ name: 'sensormesh.mesh', normalize: false })
     .use(requestContext(deps.logger))
     .use(errorHandler(deps.logger))
-    .use(healthRoutes({ checks: deps.checks, registry: deps.registry }));
+    .use(healthRoutes({ checks: deps.checks, registry: deps.registry }))
+    .use(gatewayPlugin(deps.gateway));
 }

@@ -1,4 +1,5 @@
 import { defineEnv, env, loadEnv } from '@sensormesh/config';
+import { GatewayEnv } from '@sensormesh/gateway';
 import { LOG_LEVELS } from '@sensormesh/log';
 
 /** The all-in-one process's environment; every variable is optional, defaults are the embedded mode. */
@@ -18,3 +19,6 @@ export const MeshEnv = defineEnv({
 
 /** Parses the environment once; exits naming every bad variable. */
 export const loadMeshEnv = () => loadEnv(MeshEnv);
+
+/** The gateway's settings, parsed from the environment with the default mode's secrets filled in. */
+export const loadGatewayEnv = (env: Record<string, string | undefined>) => loadEnv(GatewayEnv, env);

@@ -1,11 +1,13 @@
 import { join } from 'node:path';
 import { startTrimmer, streams } from '@sensormesh/bus';
+import { gatewayContext, startGateway } from '@sensormesh/gateway';
 import { createLogger } from '@sensormesh/log';
 import { createRegistry } from '@sensormesh/metrics';
 import { MIGRATIONS_DIR, migrate, openStore } from '@sensormesh/store';
 import Redis from 'ioredis';
 import { createMeshApp } from './app.ts';
-import { loadMeshEnv } from './env.ts';
+import { withDefaultSecrets } from './default-secrets.ts';
+import { loadGatewayEnv, loadMeshEnv } from './env.ts';
 import { type ManagedRedis, startManagedRedis } from './managed-redis.ts';
 
 const config = loadMeshEnv();
@@ -60,9 +62,20 @@ try {
   const migrations = await migrate(store, MIGRATIONS_DIR, logger);
   logger.info({ backend: store.backend, version: await store.serverVersion(), ...migrations }, 'store ready');
 
+  const secrets = await withDefaultSecrets(config.DATA_DIR, process.env);
+  const gateway = gatewayContext({ config: loadGatewayEnv(secrets.env), store, redis, logger, registry });
+  await startGateway(gateway);
+  if (secrets.adminPasswordFile) {
+    logger.info(
+      { email: 'admin@sensormesh.local', passwordFile: secrets.adminPasswordFile },
+      'default admin account',
+    );
+  }
+
   const app = createMeshApp({
     logger,
     registry,
+    gateway,
     checks: {
       redis: async () => (await redis.ping()) === 'PONG',
       store: () => store.ping(),

@@ -1,0 +1,12 @@
+import type { GatewayDeps } from './deps.ts';
+import type { accessControl } from './modules/access/index.ts';
+import type { AuthService } from './modules/auth/service.ts';
+import type { AccessTokens } from './modules/auth/tokens.ts';
+
+/** What every gateway module is built from: the process's deps plus the shared services. */
+export interface GatewayContext extends GatewayDeps {
+  /** The access-control plugin (the `access` route macro); `.use()` it in every module. */
+  access: ReturnType<typeof accessControl>;
+  tokens: AccessTokens;
+  auth: AuthService;
+}

@@ -1,0 +1,73 @@
+import { cors } from '@elysiajs/cors';
+import { openapi } from '@elysiajs/openapi';
+import { errorHandler, requestContext } from '@sensormesh/http';
+import { Elysia } from 'elysia';
+import type { GatewayContext } from './context.ts';
+import type { GatewayDeps } from './deps.ts';
+import { accessControl } from './modules/access/index.ts';
+import { authModule } from './modules/auth/index.ts';
+import { authService } from './modules/auth/service.ts';
+import { accessTokens } from './modules/auth/tokens.ts';
+import { usersModule } from './modules/users/index.ts';
+
+export type { GatewayContext } from './context.ts';
+export type { GatewayDeps } from './deps.ts';
+export { type GatewayConfig, GatewayEnv } from './env.ts';
+
+/** Builds the gateway's shared services from the process's deps. */
+export function gatewayContext(deps: GatewayDeps): GatewayContext {
+  const tokens = accessTokens(
+    { secret: deps.config.JWT_SECRET, alg: deps.config.JWT_ALG, accessTtlS: deps.config.ACCESS_TOKEN_TTL_S },
+    deps.redis,
+  );
+  const auth = authService({
+    store: deps.store,
+    redis: deps.redis,
+    logger: deps.logger,
+    tokens,
+    refreshTtlS: deps.config.REFRESH_TOKEN_TTL_S,
+    throttle: {
+      perAccount: deps.config.LOGIN_MAX_FAILURES_PER_ACCOUNT,
+      perIp: deps.config.LOGIN_MAX_FAILURES_PER_IP,
+      windowS: deps.config.LOGIN_THROTTLE_WINDOW_S,
+    },
+  });
+  const access = accessControl({ verifyAccessToken: tokens.verify, verifyApiKey: async () => null });
+  return { ...deps, tokens, auth, access };
+}
+
+/** The public API under /api/v1, with OpenAPI at /docs; mounted by the mesh or run alone. */
+export function gatewayPlugin(ctx: GatewayContext) {
+  const origins = ctx.config.CORS_ORIGINS.split(',').map((origin) => origin.trim());
+  // Unknown body fields are refused (422 naming them), not silently dropped: normalize is off.
+  return new Elysia({ name: 'sensormesh.gateway', normalize: false })
+    .use(requestContext(ctx.logger))
+    .use(errorHandler(ctx.logger))
+    .use(
+      cors({
+        origin: origins.includes('*') ? true : origins,
+        exposeHeaders: ['x-request-id', 'retry-after'],
+      }),
+    )
+    .use(
+      openapi({
+        path: '/docs',
+        specPath: '/docs/json',
+        documentation: {
+          info: { title: 'Sensormesh API', version: '1.0.0', description: 'Real-time sensor platform' },
+          components: {
+            securitySchemes: {
+              bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT or API key' },
+              apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
+            },
+          },
+        },
+      }),
+    )
+    .group('/api/v1', (api) => api.use(authModule(ctx)).use(usersModule(ctx)));
+}
+
+/** Start-up work that needs the store: the first admin account. */
+export async function startGateway(ctx: GatewayContext): Promise<void> {
+  await ctx.auth.ensureAdmin(ctx.config.ADMIN_EMAIL, ctx.config.ADMIN_PASSWORD);
+}
