@@ -14,5 +14,14 @@ export { BusPublishError, BusValidationError, type ValidationIssue } from './err
 export type { Delivery, Handler, HandlerResult } from './process-batch.ts';
 export { createPublisher, type Publisher, type PublisherOptions } from './publisher.ts';
 export { compareIds } from './stream-id.ts';
-export { DeadLetter, dlq, MetricValues, Reading, readings, streams } from './streams.ts';
+export {
+  DeadLetter,
+  dlq,
+  MetricValues,
+  OrderMessage,
+  orders,
+  Reading,
+  readings,
+  streams,
+} from './streams.ts';
 export { safeTrimPoint, startTrimmer, trimStream } from './trim.ts';

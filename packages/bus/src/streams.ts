@@ -56,5 +56,25 @@ export const dlq = defineStream({
   trim: { maxAgeMs: 7 * 24 * HOUR_MS },
 });
 
+/** Work for the order processor: provision the sensors of an approved order. */
+export const OrderMessage = t.Object({
+  orderId: t.String({ minLength: 1, maxLength: 128 }),
+  action: t.Literal('provision'),
+  requestedBy: t.String({ description: 'who approved: a user id, or "system" for auto-approval' }),
+  at: t.Integer({ minimum: 0, description: 'when it was requested, epoch ms' }),
+});
+/** Work for the order processor. */
+export type OrderMessage = Static<typeof OrderMessage>;
+
+/** Approved orders waiting to be provisioned; handlers are idempotent, so redelivery is harmless. */
+export const orders = defineStream({
+  name: 'orders',
+  schema: OrderMessage,
+  groups: ['order-processor'],
+  // Provisioning fails mostly when the store is briefly unreachable: retry for about a minute.
+  retry: { maxAttempts: 8, backoffMs: 2_000 },
+  trim: { maxAgeMs: 7 * 24 * HOUR_MS, maxLen: 100_000 },
+});
+
 /** Every stream of the platform, by name. */
-export const streams = { readings, dlq } as const;
+export const streams = { readings, dlq, orders } as const;

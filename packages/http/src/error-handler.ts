@@ -30,10 +30,13 @@ const FRAMEWORK_CODES: Record<string, { code: ErrorCode; message: string }> = {
 export function errorHandler(logger: Logger) {
   return new Elysia({ name: 'sensormesh.error-handler' })
     .error({ AppError })
-    .onError({ as: 'global' }, function renderError({ code, error, request, set }) {
+    .onError({ as: 'global' }, function renderError({ code, error: thrown, request, set }) {
       const requestId = requestIdOf(request);
       set.headers['content-type'] = 'application/json';
       set.headers['x-request-id'] = requestId;
+      // Elysia wraps whatever a parse hook throws in a ParseError; an AppError there (413) keeps its code.
+      const cause = code === 'PARSE' ? (thrown as Error).cause : undefined;
+      const error = isAppError(cause) ? cause : thrown;
       if (isAppError(error)) {
         set.status = error.status;
         for (const [name, value] of Object.entries(error.headers ?? {})) set.headers[name] = value;

@@ -34,4 +34,8 @@ export function openStore(config: StoreConfig): Promise<Store> {
 /** Path of the repo's migration files. */
 export const MIGRATIONS_DIR = new URL('../../../clickhouse', import.meta.url).pathname;
 export * from './queries/accounts.ts';
+export * from './queries/api-keys.ts';
+export * from './queries/orders.ts';
+export * from './queries/sensors.ts';
+export * from './queries/table-stats.ts';
 export { nextVersion } from './queries/versions.ts';

@@ -33,6 +33,11 @@ export const GatewayEnv = defineEnv({
   TRUST_PROXY: env.bool({ default: false, description: 'take the client IP from X-Forwarded-For' }),
   CORS_ORIGINS: env.string({ default: '*', description: 'comma-separated origins, or *' }),
   BODY_LIMIT_BYTES: env.int({ minimum: 1_024, maximum: 64 * 1_048_576, default: 1_048_576 }),
+  HSTS_MAX_AGE_S: env.int({
+    minimum: 0,
+    default: 0,
+    description: 'Strict-Transport-Security max-age; 0 (default) sends none: set it only behind HTTPS',
+  }),
   ORDER_ALLOWED_MODELS: env.string({
     default: 'SM-AQ1,SM-AQ2,SM-IND1',
     description: 'comma-separated sensor models',

@@ -5,14 +5,24 @@ import { Elysia } from 'elysia';
 import type { GatewayContext } from './context.ts';
 import type { GatewayDeps } from './deps.ts';
 import { accessControl } from './modules/access/index.ts';
+import { apiKeysModule } from './modules/api-keys/index.ts';
+import { apiKeyService } from './modules/api-keys/service.ts';
 import { authModule } from './modules/auth/index.ts';
 import { authService } from './modules/auth/service.ts';
 import { accessTokens } from './modules/auth/tokens.ts';
+import { monitoringModule } from './modules/monitoring/index.ts';
+import { ordersModule } from './modules/orders/index.ts';
+import { ratePolicies, requestLimiter } from './modules/rate-limit/index.ts';
+import { bodyLimit } from './modules/security/body-limit.ts';
+import { securityHeaders } from './modules/security/headers.ts';
+import { sensorsModule } from './modules/sensors/index.ts';
+import { sensorService } from './modules/sensors/service.ts';
 import { usersModule } from './modules/users/index.ts';
 
 export type { GatewayContext } from './context.ts';
 export type { GatewayDeps } from './deps.ts';
 export { type GatewayConfig, GatewayEnv } from './env.ts';
+export { type OrderProcessorOptions, startOrderProcessor } from './modules/orders/processor.ts';
 
 /** Builds the gateway's shared services from the process's deps. */
 export function gatewayContext(deps: GatewayDeps): GatewayContext {
@@ -32,8 +42,18 @@ export function gatewayContext(deps: GatewayDeps): GatewayContext {
       windowS: deps.config.LOGIN_THROTTLE_WINDOW_S,
     },
   });
-  const access = accessControl({ verifyAccessToken: tokens.verify, verifyApiKey: async () => null });
-  return { ...deps, tokens, auth, access };
+  const limit = requestLimiter({
+    redis: deps.redis,
+    policies: ratePolicies(deps.config),
+    trustProxy: deps.config.TRUST_PROXY,
+  });
+  const apiKeys = apiKeyService({ store: deps.store, redis: deps.redis, logger: deps.logger });
+  const access = accessControl(
+    { verifyAccessToken: tokens.verify, verifyApiKey: apiKeys.verifyApiKey },
+    { limit },
+  );
+  const sensors = sensorService({ store: deps.store, redis: deps.redis, logger: deps.logger });
+  return { ...deps, tokens, auth, access, sensors, apiKeys };
 }
 
 /** The public API under /api/v1, with OpenAPI at /docs; mounted by the mesh or run alone. */
@@ -43,10 +63,12 @@ export function gatewayPlugin(ctx: GatewayContext) {
   return new Elysia({ name: 'sensormesh.gateway', normalize: false })
     .use(requestContext(ctx.logger))
     .use(errorHandler(ctx.logger))
+    .use(securityHeaders({ hstsMaxAgeS: ctx.config.HSTS_MAX_AGE_S, htmlPaths: ['/docs'] }))
+    .use(bodyLimit(ctx.config.BODY_LIMIT_BYTES))
     .use(
       cors({
         origin: origins.includes('*') ? true : origins,
-        exposeHeaders: ['x-request-id', 'retry-after'],
+        exposeHeaders: ['x-request-id', 'retry-after', 'ratelimit', 'ratelimit-policy'],
       }),
     )
     .use(
@@ -64,7 +86,15 @@ export function gatewayPlugin(ctx: GatewayContext) {
         },
       }),
     )
-    .group('/api/v1', (api) => api.use(authModule(ctx)).use(usersModule(ctx)));
+    .group('/api/v1', (api) =>
+      api
+        .use(authModule(ctx))
+        .use(usersModule(ctx))
+        .use(sensorsModule(ctx))
+        .use(apiKeysModule(ctx))
+        .use(ordersModule(ctx))
+        .use(monitoringModule(ctx)),
+    );
 }
 
 /** Start-up work that needs the store: the first admin account. */

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { startTrimmer, streams } from '@sensormesh/bus';
-import { gatewayContext, startGateway } from '@sensormesh/gateway';
+import { gatewayContext, startGateway, startOrderProcessor } from '@sensormesh/gateway';
 import { createLogger } from '@sensormesh/log';
 import { createRegistry } from '@sensormesh/metrics';
 import { MIGRATIONS_DIR, migrate, openStore } from '@sensormesh/store';
@@ -65,6 +65,8 @@ try {
   const secrets = await withDefaultSecrets(config.DATA_DIR, process.env);
   const gateway = gatewayContext({ config: loadGatewayEnv(secrets.env), store, redis, logger, registry });
   await startGateway(gateway);
+  const orderProcessor = await startOrderProcessor(gateway);
+  cleanups.push(() => orderProcessor.stop());
   if (secrets.adminPasswordFile) {
     logger.info(
       { email: 'admin@sensormesh.local', passwordFile: secrets.adminPasswordFile },

@@ -12,21 +12,29 @@ export const SECRET = 'test-secret-0123456789-0123456789-abcdef';
 
 let databases = 0;
 
-/** A gateway on real Redis and ClickHouse (a fresh database each time), driven with app.handle. */
+/**
+ * A gateway on real Redis and ClickHouse (a fresh database each time, unless `options.database`
+ * names one to share, as replicas do), driven with app.handle.
+ */
 export async function testGateway(
   servers: { redisUrl: string; clickhouseUrl: string },
   overrides: Record<string, string> = {},
+  options: { database?: string } = {},
 ) {
   const config: GatewayConfig = parseEnv(GatewayEnv, {
     JWT_SECRET: SECRET,
     ADMIN_EMAIL: ADMIN.email,
     ADMIN_PASSWORD: ADMIN.password,
+    // app.handle has no peer address, so every anonymous test request shares one IP bucket: tests
+    // that are not about rate limits get room to spare.
+    RATE_LIMIT_PUBLIC: '100000/60',
+    RATE_LIMIT_PROFESSIONAL: '100000/60',
+    RATE_LIMIT_ADMIN: '100000/60',
+    RATE_LIMIT_API_KEY: '100000/60',
     ...overrides,
   });
-  const store = await openStore({
-    clickhouseUrl: servers.clickhouseUrl,
-    database: `gw_${process.pid}_${++databases}`,
-  });
+  const database = options.database ?? `gw_${process.pid}_${++databases}`;
+  const store = await openStore({ clickhouseUrl: servers.clickhouseUrl, database });
   await migrate(store, MIGRATIONS_DIR);
   const redis = new Redis(servers.redisUrl);
   await redis.flushall();
@@ -74,6 +82,7 @@ export async function testGateway(
   return {
     app,
     ctx,
+    database,
     store,
     redis,
     call,

@@ -1,5 +1,5 @@
 import { AppError } from '@sensormesh/errors';
-import { errorResponses } from '@sensormesh/http';
+import { ErrorResponse, errorResponses } from '@sensormesh/http';
 import { Elysia } from 'elysia';
 import type { GatewayContext } from '../../context.ts';
 import { clientIp } from '../access/client-ip.ts';
@@ -60,7 +60,18 @@ export function authModule(ctx: GatewayContext) {
       {
         access: 'public',
         body: RefreshBody,
-        detail: { summary: 'Sign out: revoke this sign-in’s refresh tokens' },
+        detail: {
+          summary: 'Sign out: revoke this sign-in’s refresh tokens',
+          // Written by hand: @elysiajs/openapi renders a t.Void response as invalid OpenAPI
+          // (`content: {type: 'void'}`), and a `response` hook would replace these.
+          responses: {
+            204: { description: 'Signed out' },
+            422: {
+              description: 'Error envelope',
+              content: { 'application/json': { schema: ErrorResponse } },
+            },
+          },
+        },
       },
     )
     .get(

@@ -12,6 +12,7 @@ import {
   type UserRow,
 } from '@sensormesh/store';
 import type Redis from 'ioredis';
+import { withLock } from '../../redis-lock.ts';
 import type { Role } from '../access/model.ts';
 import type { TokenPair, UserView } from './model.ts';
 import { hashPassword, passwordWeakness, verifyPassword } from './passwords.ts';
@@ -41,28 +42,6 @@ export function userView(user: UserRow): UserView {
 }
 
 const normalizeEmail = (email: string) => email.trim().toLowerCase();
-
-/** Runs `work` holding a short Redis lock, so concurrent replicas do not interleave on one key. */
-async function withLock<T>(redis: Redis, key: string, work: () => Promise<T>): Promise<T> {
-  const token = crypto.randomUUID();
-  for (let attempt = 0; attempt < 50; attempt++) {
-    if ((await redis.set(key, token, 'PX', 10_000, 'NX')) === 'OK') {
-      try {
-        return await work();
-      } finally {
-        // Release only our own lock; it may have expired and been taken meanwhile.
-        await redis.eval(
-          "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0",
-          1,
-          key,
-          token,
-        );
-      }
-    }
-    await Bun.sleep(20);
-  }
-  throw new AppError('CONFLICT', 'the resource is busy; retry');
-}
 
 /** Accounts and sessions: registration, sign-in, refresh-token rotation with reuse detection. */
 export function authService(deps: AuthServiceDeps) {
@@ -165,7 +144,7 @@ export function authService(deps: AuthServiceDeps) {
       if (current.status === 'revoked') throw new AppError('UNAUTHORIZED', 'refresh token revoked');
       if (current.expiresAt <= Date.now()) throw new AppError('UNAUTHORIZED', 'refresh token expired');
       const user = await findUserById(store)(current.userId);
-      if (!user || user.status !== 'active') {
+      if (user?.status !== 'active') {
         await revokeTokens([current]);
         throw new AppError('UNAUTHORIZED', 'account disabled');
       }

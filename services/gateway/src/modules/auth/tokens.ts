@@ -51,7 +51,7 @@ export function accessTokens(settings: TokenSettings, redis: Redis) {
     /** The principal a valid, unrevoked access token stands for, or null. */
     async verify(token: string): Promise<Principal | null> {
       const payload = await signer.verify(token, { algorithms: [settings.alg] });
-      if (!payload || payload.typ !== 'access') return null;
+      if (payload === false || payload.typ !== 'access') return null;
       const { sub, role, jti, iatMs } = payload;
       if (typeof sub !== 'string' || typeof jti !== 'string' || typeof iatMs !== 'number') return null;
       if (role !== 'professional' && role !== 'admin') return null;
