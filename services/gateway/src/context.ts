@@ -1,9 +1,9 @@
+import type { SensorService } from '@sensormesh/registry';
 import type { GatewayDeps } from './deps.ts';
 import type { accessControl } from './modules/access/index.ts';
 import type { ApiKeyService } from './modules/api-keys/service.ts';
 import type { AuthService } from './modules/auth/service.ts';
 import type { AccessTokens } from './modules/auth/tokens.ts';
-import type { SensorService } from './modules/sensors/service.ts';
 
 /** What every gateway module is built from: the process's deps plus the shared services. */
 export interface GatewayContext extends GatewayDeps {

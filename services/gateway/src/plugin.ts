@@ -1,6 +1,7 @@
 import { cors } from '@elysiajs/cors';
 import { openapi } from '@elysiajs/openapi';
 import { errorHandler, requestContext } from '@sensormesh/http';
+import { sensorService } from '@sensormesh/registry';
 import { Elysia } from 'elysia';
 import type { GatewayContext } from './context.ts';
 import type { GatewayDeps } from './deps.ts';
@@ -16,7 +17,6 @@ import { ratePolicies, requestLimiter } from './modules/rate-limit/index.ts';
 import { bodyLimit } from './modules/security/body-limit.ts';
 import { securityHeaders } from './modules/security/headers.ts';
 import { sensorsModule } from './modules/sensors/index.ts';
-import { sensorService } from './modules/sensors/service.ts';
 import { usersModule } from './modules/users/index.ts';
 
 export type { GatewayContext } from './context.ts';

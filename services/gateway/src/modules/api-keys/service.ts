@@ -1,4 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
+import { hashToken, opaqueToken } from '@sensormesh/auth';
 import { AppError } from '@sensormesh/errors';
 import type { Logger } from '@sensormesh/log';
 import {
@@ -14,7 +15,6 @@ import {
 } from '@sensormesh/store';
 import type Redis from 'ioredis';
 import { API_KEY_SCOPES, type Principal, type Scope } from '../access/model.ts';
-import { hashToken, opaqueToken } from '../auth/tokens.ts';
 import type { ApiKeyView, CreatedApiKey } from './model.ts';
 
 /** What the API-key service needs. */

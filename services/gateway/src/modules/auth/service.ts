@@ -1,3 +1,4 @@
+import { hashToken, opaqueToken, withLock } from '@sensormesh/auth';
 import { AppError } from '@sensormesh/errors';
 import type { Logger } from '@sensormesh/log';
 import {
@@ -12,12 +13,11 @@ import {
   type UserRow,
 } from '@sensormesh/store';
 import type Redis from 'ioredis';
-import { withLock } from '../../redis-lock.ts';
 import type { Role } from '../access/model.ts';
 import type { TokenPair, UserView } from './model.ts';
 import { hashPassword, passwordWeakness, verifyPassword } from './passwords.ts';
 import { loginThrottle, type ThrottleLimits } from './throttle.ts';
-import { type AccessTokens, hashToken, opaqueToken } from './tokens.ts';
+import type { AccessTokens } from './tokens.ts';
 
 /** What the account service needs. */
 export interface AuthServiceDeps {

@@ -1,4 +1,3 @@
-import { createHash, randomBytes } from 'node:crypto';
 import { jwt } from '@elysiajs/jwt';
 import { Elysia } from 'elysia';
 import type Redis from 'ioredis';
@@ -12,16 +11,6 @@ export interface TokenSettings {
 }
 
 const REVOKED_BEFORE = (userId: string) => `auth:revoked-before:${userId}`;
-
-/** SHA-256 of an opaque token; only hashes are stored. */
-export function hashToken(token: string): string {
-  return createHash('sha256').update(token).digest('hex');
-}
-
-/** A fresh opaque token with a readable prefix (`smr_` refresh, `smk_` API key, `smd_` device key). */
-export function opaqueToken(prefix: string): string {
-  return `${prefix}_${randomBytes(32).toString('base64url')}`;
-}
 
 /**
  * Signs and verifies access tokens. Only the configured algorithm verifies (so `alg: none` and

@@ -1,9 +1,9 @@
 import { hostname } from 'node:os';
+import { withLock } from '@sensormesh/auth';
 import { createConsumer, type Delivery, type OrderMessage, orders as ordersStream } from '@sensormesh/bus';
 import { isAppError } from '@sensormesh/errors';
 import { findSensorById, listOrdersInStatus, type OrderRow } from '@sensormesh/store';
 import type { GatewayContext } from '../../context.ts';
-import { withLock } from '../../redis-lock.ts';
 import { DEVICE_KEYS_TTL_S, deviceKeysKey, ordersService, SYSTEM_ACTOR } from './service.ts';
 
 /** Tuning of the order processor; durations in ms. */

@@ -1,3 +1,4 @@
+import { withLock } from '@sensormesh/auth';
 import { createPublisher, orders as ordersStream } from '@sensormesh/bus';
 import { AppError } from '@sensormesh/errors';
 import type { Logger } from '@sensormesh/log';
@@ -15,7 +16,6 @@ import {
 } from '@sensormesh/store';
 import type Redis from 'ioredis';
 import type { GatewayConfig } from '../../env.ts';
-import { withLock } from '../../redis-lock.ts';
 import type { Role } from '../access/model.ts';
 import type { CreateOrderBody, DeviceKeys, OrderQuery } from './model.ts';
 import { orderRules, parseInstant } from './rules.ts';

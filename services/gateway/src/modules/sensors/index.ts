@@ -1,10 +1,6 @@
 import { AppError } from '@sensormesh/errors';
 import { errorResponses } from '@sensormesh/http';
-import type { SensorRow } from '@sensormesh/store';
-import { Elysia, t } from 'elysia';
-import type { GatewayContext } from '../../context.ts';
-import { userIdOf } from '../access/model.ts';
-import type { IssuedKey } from './device-keys.ts';
+import type { IssuedKey } from '@sensormesh/registry';
 import {
   CreatedSensor,
   IssuedDeviceKey,
@@ -16,7 +12,11 @@ import {
   SensorPatch,
   SensorQuery,
   SensorView,
-} from './model.ts';
+} from '@sensormesh/registry';
+import type { SensorRow } from '@sensormesh/store';
+import { Elysia, t } from 'elysia';
+import type { GatewayContext } from '../../context.ts';
+import { userIdOf } from '../access/model.ts';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 

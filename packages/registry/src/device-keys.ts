@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
+import { hashToken, opaqueToken } from '@sensormesh/auth';
 import { type DeviceKeyRow, listDeviceKeys, type Store, saveDeviceKeys } from '@sensormesh/store';
 import type Redis from 'ioredis';
-import { hashToken, opaqueToken } from '../auth/tokens.ts';
 
 /** A freshly issued device key: the raw key exists only in this value. */
 export interface IssuedKey {

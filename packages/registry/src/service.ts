@@ -1,3 +1,4 @@
+import { withLock } from '@sensormesh/auth';
 import { AppError } from '@sensormesh/errors';
 import type { Logger } from '@sensormesh/log';
 import {
@@ -10,7 +11,6 @@ import {
 } from '@sensormesh/store';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import type Redis from 'ioredis';
-import { withLock } from '../../redis-lock.ts';
 import { deviceKeys, type IssuedKey } from './device-keys.ts';
 import { NewSensor, type SensorPatch } from './model.ts';
 

@@ -1,5 +1,5 @@
 import { SensorStatus } from '@sensormesh/store';
-import { type Static, t } from 'elysia';
+import { type Static, Type as t } from '@sinclair/typebox';
 
 export { SensorStatus };
 

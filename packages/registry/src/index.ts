@@ -1,0 +1,3 @@
+export * from './device-keys.ts';
+export * from './model.ts';
+export * from './service.ts';
