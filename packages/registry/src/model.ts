@@ -151,26 +151,15 @@ export const CreatedSensor = t.Object(
 );
 export type CreatedSensor = Static<typeof CreatedSensor>;
 
-const Paging = {
-  limit: t.Integer({ minimum: 1, maximum: 500, default: 50 }),
-  offset: t.Integer({ minimum: 0, maximum: 1_000_000, default: 0 }),
-};
-
-/** Filters for listing sensors. */
-export const SensorQuery = t.Object(
-  {
-    status: t.Optional(SensorStatus),
-    kind: t.Optional(Label),
-    site: t.Optional(t.String({ minLength: 1, maxLength: 200 })),
-    tag: t.Optional(Label),
-    ...Paging,
-  },
-  { additionalProperties: false },
-);
-export type SensorQuery = Static<typeof SensorQuery>;
-
-/** Public filters: the public only ever sees active sensors. */
-export const PublicSensorQuery = t.Omit(SensorQuery, ['status'], { additionalProperties: false });
+/** Filters for listing sensors (routes declare their own query schema, which HTTP coerces). */
+export interface SensorQuery {
+  status?: SensorStatus;
+  kind?: string;
+  site?: string;
+  tag?: string;
+  limit: number;
+  offset: number;
+}
 
 /** A page of sensors. */
 export const SensorPage = <T extends typeof PublicSensor | typeof SensorView>(item: T) =>

@@ -5,18 +5,17 @@ import {
   CreatedSensor,
   IssuedDeviceKey,
   PublicSensor,
-  PublicSensorQuery,
   SensorCreateBody,
   SensorId,
   SensorPage,
   SensorPatch,
-  SensorQuery,
   SensorView,
 } from '@sensormesh/registry';
 import type { SensorRow } from '@sensormesh/store';
 import { Elysia, t } from 'elysia';
 import type { GatewayContext } from '../../context.ts';
 import { userIdOf } from '../access/model.ts';
+import { PublicSensorQuery, SensorQuery } from './query.ts';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
