@@ -1,0 +1,3 @@
+export * from './metrics.ts';
+export * from './units.ts';
+export * from './validate.ts';

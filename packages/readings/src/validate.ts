@@ -1,0 +1,170 @@
+import type { Reading } from '@sensormesh/bus';
+import { METRIC_NAME, METRICS, SENTINELS } from './metrics.ts';
+
+/** Why a field (or the whole reading) was refused. */
+export type RejectionCode =
+  | 'bad_shape'
+  | 'sensor_mismatch'
+  | 'bad_timestamp'
+  | 'future_timestamp'
+  | 'too_old'
+  | 'no_metrics'
+  | 'unknown_metric'
+  | 'not_a_number'
+  | 'not_finite'
+  | 'sentinel'
+  | 'out_of_range';
+
+/** One refused field, named by its JSON path in the reading (`ts`, `metrics.pm25`). */
+export interface FieldRejection {
+  field: string;
+  code: RejectionCode;
+  message: string;
+}
+
+/** What ingest knows of the sensor a reading claims to come from. */
+export interface SensorInfo {
+  id: string;
+  /** Metrics beyond the catalogue the sensor declared (e.g. vibration), accepted with a finiteness check only. */
+  metrics: readonly string[];
+}
+
+/** The clock and limits a reading is judged against. */
+export interface ValidationLimits {
+  now: number;
+  /** Readings older than this are refused (the retention). */
+  maxAgeMs: number;
+  /** Readings further ahead than this are refused (clock skew allowance, 5 min). */
+  maxAheadMs: number;
+}
+
+/** The accepted part of a reading (if any field survived) and every refusal with its reason. */
+export interface ValidationResult {
+  reading?: Reading;
+  rejected: FieldRejection[];
+}
+
+const ISO_WITH_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
+
+/** Reads a timestamp given as epoch milliseconds or ISO-8601 with a zone; undefined otherwise. */
+export function parseTimestamp(value: unknown): number | undefined {
+  if (typeof value === 'number') return Number.isSafeInteger(value) && value > 0 ? value : undefined;
+  if (typeof value === 'string' && ISO_WITH_ZONE.test(value)) {
+    const ms = Date.parse(value);
+    return Number.isNaN(ms) ? undefined : ms;
+  }
+  return undefined;
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+function checkValue(name: string, value: unknown, declared: boolean): FieldRejection | undefined {
+  const field = `metrics.${name}`;
+  if (typeof value !== 'number') {
+    return {
+      field,
+      code: 'not_a_number',
+      message: `${name} must be a JSON number, got ${typeof value === 'string' ? `"${value.slice(0, 32)}"` : typeof value}`,
+    };
+  }
+  if (!Number.isFinite(value)) return { field, code: 'not_finite', message: `${name} must be finite` };
+  if (SENTINELS.has(value))
+    return { field, code: 'sentinel', message: `${name} = ${value} is a vendor "no data" value` };
+  const spec = METRICS[name];
+  if (spec && (value < spec.min || value > spec.max)) {
+    return {
+      field,
+      code: 'out_of_range',
+      message: `${name} = ${value} ${spec.unit} is outside ${spec.min}..${spec.max}`,
+    };
+  }
+  if (!spec && !declared)
+    return {
+      field,
+      code: 'unknown_metric',
+      message: `${name} is neither a catalogue metric nor declared by the sensor`,
+    };
+  return undefined;
+}
+
+/**
+ * Judges one reading field by field: a bad metric is refused with its reason and the rest kept; a
+ * bad timestamp or shape refuses the whole reading. Never throws on any input.
+ */
+export function validateReading(
+  input: unknown,
+  sensor: SensorInfo,
+  limits: ValidationLimits,
+  source: string,
+): ValidationResult {
+  if (!isObject(input)) {
+    return {
+      rejected: [{ field: '', code: 'bad_shape', message: 'a reading is a JSON object {ts, metrics}' }],
+    };
+  }
+  const rejected: FieldRejection[] = [];
+  if (input.sensorId !== undefined && input.sensorId !== sensor.id) {
+    return {
+      rejected: [
+        { field: 'sensorId', code: 'sensor_mismatch', message: `this device may only send for ${sensor.id}` },
+      ],
+    };
+  }
+  const ts = parseTimestamp(input.ts);
+  if (ts === undefined) {
+    rejected.push({
+      field: 'ts',
+      code: 'bad_timestamp',
+      message: 'ts must be epoch milliseconds or ISO-8601 with a time zone',
+    });
+  } else if (ts > limits.now + limits.maxAheadMs) {
+    rejected.push({
+      field: 'ts',
+      code: 'future_timestamp',
+      message: `ts is ${Math.round((ts - limits.now) / 1_000)} s in the future`,
+    });
+  } else if (ts < limits.now - limits.maxAgeMs) {
+    rejected.push({ field: 'ts', code: 'too_old', message: 'ts is older than the retention' });
+  }
+  if (!isObject(input.metrics)) {
+    rejected.push({
+      field: 'metrics',
+      code: 'bad_shape',
+      message: 'metrics must be an object of name → number',
+    });
+    return { rejected };
+  }
+  const metrics: Record<string, number> = {};
+  const declared = new Set(sensor.metrics);
+  for (const [name, value] of Object.entries(input.metrics)) {
+    if (!METRIC_NAME.test(name)) {
+      rejected.push({
+        field: `metrics.${name.slice(0, 64)}`,
+        code: 'unknown_metric',
+        message: 'metric names are lower-case letters, digits and _',
+      });
+      continue;
+    }
+    const problem = checkValue(name, value, declared.has(name));
+    if (problem) rejected.push(problem);
+    else metrics[name] = value as number;
+  }
+  if (Object.keys(metrics).length === 0 && !rejected.some((r) => r.field.startsWith('metrics'))) {
+    rejected.push({ field: 'metrics', code: 'no_metrics', message: 'a reading needs at least one metric' });
+  }
+  if (ts === undefined || rejected.some((r) => r.field === 'ts') || Object.keys(metrics).length === 0) {
+    return { rejected };
+  }
+  const messageId =
+    typeof input.messageId === 'string' && input.messageId.length <= 128 ? input.messageId : undefined;
+  const reading: Reading = {
+    sensorId: sensor.id,
+    ts,
+    metrics,
+    receivedAt: limits.now,
+    source,
+    ...(messageId ? { messageId } : {}),
+  };
+  return { reading, rejected };
+}

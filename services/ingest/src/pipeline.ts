@@ -1,0 +1,107 @@
+import { createPublisher, type DeadLetter, dlq, type Reading, readings } from '@sensormesh/bus';
+import type { Logger } from '@sensormesh/log';
+import { Counter, metric, type Registry } from '@sensormesh/metrics';
+import type Redis from 'ioredis';
+
+interface Pending<T> {
+  message: T;
+  resolve: (id: string) => void;
+  reject: (error: unknown) => void;
+}
+
+/** How many writes share one Redis pipeline, and how long the first may wait for company. */
+export interface PipelineOptions {
+  maxBatch: number;
+  maxWaitMs: number;
+}
+
+/**
+ * Every way in (MQTT, HTTP, adapters) hands readings here. Writes from many devices share one
+ * Redis pipeline (up to maxBatch, waiting at most maxWaitMs), and each caller's promise resolves
+ * with its stream id only once Redis has it: that is when MQTT may PUBACK and HTTP answer 202.
+ */
+export function ingestPipeline(
+  redis: Redis,
+  options: PipelineOptions & { logger: Logger; registry: Registry },
+) {
+  const publisher = createPublisher(redis, { registry: options.registry, logger: options.logger });
+  const accepted = metric(
+    options.registry,
+    'ingest_readings_accepted_total',
+    (registers) =>
+      new Counter({
+        name: 'ingest_readings_accepted_total',
+        help: 'Readings put on the stream',
+        labelNames: ['source'],
+        registers,
+      }),
+  );
+  const rejected = metric(
+    options.registry,
+    'ingest_rejections_total',
+    (registers) =>
+      new Counter({
+        name: 'ingest_rejections_total',
+        help: 'Readings or fields refused, by source and reason',
+        labelNames: ['source', 'code'],
+        registers,
+      }),
+  );
+
+  function batcher<T extends Reading | DeadLetter>(send: (messages: T[]) => Promise<string[]>) {
+    let queue: Pending<T>[] = [];
+    let timer: Timer | undefined;
+    let inFlight = Promise.resolve();
+
+    function flush(): Promise<void> {
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+      const batch = queue;
+      queue = [];
+      if (batch.length === 0) return inFlight;
+      inFlight = send(batch.map((item) => item.message)).then(
+        (ids) => batch.forEach((item, index) => item.resolve(ids[index] as string)),
+        (error: unknown) => batch.forEach((item) => item.reject(error)),
+      );
+      return inFlight;
+    }
+
+    return {
+      push(message: T): Promise<string> {
+        return new Promise<string>((resolve, reject) => {
+          queue.push({ message, resolve, reject });
+          if (queue.length >= options.maxBatch) void flush();
+          else timer ??= setTimeout(flush, options.maxWaitMs);
+        });
+      },
+      flush,
+    };
+  }
+
+  const readingQueue = batcher<Reading>((messages) => publisher.publishBatch(readings, messages));
+  const letterQueue = batcher<DeadLetter>((messages) => publisher.publishBatch(dlq, messages));
+
+  return {
+    /** Puts a validated reading on the `readings` stream; resolves with its id once Redis has it. */
+    accept(reading: Reading): Promise<string> {
+      accepted.inc({ source: reading.source });
+      return readingQueue.push(reading);
+    },
+    /** Puts a refused message on the `dlq` stream with its reason; resolves once Redis has it. */
+    deadLetter(letter: DeadLetter, code: string): Promise<string> {
+      rejected.inc({ source: letter.source, code });
+      return letterQueue.push(letter);
+    },
+    /** Counts refused fields that travel back to the caller (HTTP) instead of the dlq. */
+    countRejections(source: string, codes: readonly string[]): void {
+      for (const code of codes) rejected.inc({ source, code });
+    },
+    /** Sends whatever is queued and waits for it. */
+    async flush(): Promise<void> {
+      await Promise.all([readingQueue.flush(), letterQueue.flush()]);
+    },
+  };
+}
+
+/** The ingest pipeline. */
+export type IngestPipeline = ReturnType<typeof ingestPipeline>;
