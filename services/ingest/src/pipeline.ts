@@ -60,8 +60,12 @@ export function ingestPipeline(
       queue = [];
       if (batch.length === 0) return inFlight;
       inFlight = send(batch.map((item) => item.message)).then(
-        (ids) => batch.forEach((item, index) => item.resolve(ids[index] as string)),
-        (error: unknown) => batch.forEach((item) => item.reject(error)),
+        (ids) => {
+          for (const [index, item] of batch.entries()) item.resolve(ids[index] as string);
+        },
+        (error: unknown) => {
+          for (const item of batch) item.reject(error);
+        },
       );
       return inFlight;
     }

@@ -32,6 +32,6 @@ export function ingestContext(deps: {
 }
 
 /** Ingest's HTTP routes under /api/v1; the mesh and a standalone ingest mount it. */
-export function ingestPlugin(ctx: IngestContext) {
+export function ingestPlugin(_ctx: IngestContext) {
   return new Elysia({ name: 'sensormesh.ingest', normalize: false }).group('/api/v1', (api) => api);
 }
