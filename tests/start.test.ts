@@ -66,7 +66,10 @@ test('scripts/start serves /health and /ready, then stops everything on SIGINT',
     expect(health.status).toBe(200);
     const ready = await fetch(`http://127.0.0.1:${port}/ready`);
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toEqual({ status: 'ready', checks: { redis: 'ok', store: 'ok' } });
+    expect(await ready.json()).toEqual({
+      status: 'ready',
+      checks: { redis: 'ok', store: 'ok', writer: 'ok' },
+    });
     const metrics = await fetch(`http://127.0.0.1:${port}/metrics`);
     expect(await metrics.text()).toContain('http_requests_total');
 

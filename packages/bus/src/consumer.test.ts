@@ -4,7 +4,7 @@ import type Redis from 'ioredis';
 import { type Consumer, createConsumer } from './consumer.ts';
 import { createPublisher } from './publisher.ts';
 import { parseFlatRecord } from './replies.ts';
-import { connect, pendingCount, reading, testStream, within } from './test-fixtures/helpers.ts';
+import { connect, pendingCount, reading, testStream, waitFor, within } from './test-fixtures/helpers.ts';
 
 describe('consumer groups', () => {
   const servers = useServers({ redis: true });
@@ -105,6 +105,35 @@ describe('consumer groups', () => {
     const [group] = ((await redis.xinfo('GROUPS', stream.name)) as unknown[]).map(parseFlatRecord);
     expect(group?.['last-delivered-id']).toBe(ids[2]);
     expect(group?.lag).toBe(1);
+  });
+
+  test('maxWaitMs gathers entries published over several writes into one full handler call', async () => {
+    const stream = testStream(['writer']);
+    const publisher = createPublisher(redis);
+    const batches: number[] = [];
+    const consumer = createConsumer(redis, {
+      stream,
+      group: 'writer',
+      consumer: 'gatherer',
+      batchSize: 30,
+      maxWaitMs: 5_000,
+      async handler(messages) {
+        batches.push(messages.length);
+      },
+    });
+    consumers.push(consumer);
+    await consumer.start();
+    // Three writes, each a third of the batch: a plain consumer would call the handler three times.
+    for (const part of [0, 1, 2]) {
+      await publisher.publishBatch(
+        stream,
+        Array.from({ length: 10 }, (_, i) => reading(part * 10 + i)),
+      );
+      await Bun.sleep(20); // lets the consumer's read return in between
+    }
+    await waitFor('one full batch', () => batches.length > 0);
+    expect(batches).toEqual([30]);
+    await waitFor('the ack', async () => (await pendingCount(redis, stream, 'writer')) === 0);
   });
 
   test('stop() of an idle consumer returns promptly, well before its blocking read would time out', async () => {

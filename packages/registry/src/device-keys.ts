@@ -1,6 +1,12 @@
 import { timingSafeEqual } from 'node:crypto';
 import { hashToken, opaqueToken } from '@sensormesh/auth';
-import { type DeviceKeyRow, listDeviceKeys, type Store, saveDeviceKeys } from '@sensormesh/store';
+import {
+  type DeviceKeyRow,
+  findDeviceKeyOwner,
+  listDeviceKeys,
+  type Store,
+  saveDeviceKeys,
+} from '@sensormesh/store';
 import type Redis from 'ioredis';
 
 /** A freshly issued device key: the raw key exists only in this value. */
@@ -98,7 +104,18 @@ export function deviceKeys(store: Store, redis: Redis) {
     return sameHash(await currentHash(sensorId), hashToken(rawKey));
   }
 
-  return { issue, revokeAll, verify };
+  /**
+   * The sensor this raw key is the current key of, or undefined. A ClickHouse lookup by hash, so
+   * callers use it only off the hot path (to tell "another sensor's key" from "no key at all").
+   */
+  async function owner(rawKey: string): Promise<string | undefined> {
+    if (!rawKey.startsWith('smd_')) return undefined;
+    const sensorId = await findDeviceKeyOwner(store)(hashToken(rawKey));
+    // Confirmed through the cache-consistent path, so a key rotated a moment ago has no owner.
+    return sensorId !== undefined && (await verify(sensorId, rawKey)) ? sensorId : undefined;
+  }
+
+  return { issue, revokeAll, verify, owner };
 }
 
 /** The device-key service. */

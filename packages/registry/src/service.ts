@@ -180,7 +180,12 @@ export function sensorService(deps: SensorServiceDeps) {
     return keys.verify(sensorId, rawKey);
   }
 
-  return { create, get, list, update, retire, rotateDeviceKey, verifyDeviceKey };
+  /** The sensor a raw device key belongs to, if it is any sensor's current key (a ClickHouse lookup). */
+  function deviceKeyOwner(rawKey: string): Promise<string | undefined> {
+    return keys.owner(rawKey);
+  }
+
+  return { create, get, list, update, retire, rotateDeviceKey, verifyDeviceKey, deviceKeyOwner };
 }
 
 /** The sensor registry service. */

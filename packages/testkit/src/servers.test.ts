@@ -18,6 +18,17 @@ describe('testkit servers', () => {
     expect(servers.clickhouse.version).toMatch(/^\d+\.\d+/);
   });
 
+  test('clickhouse kill() refuses connections; restart() serves the same data on the same port', async () => {
+    const { url } = servers.clickhouse;
+    const run = async (body: string) => (await (await fetch(url, { method: 'POST', body })).text()).trim();
+    await run('CREATE TABLE default.survives (n UInt8) ENGINE = MergeTree ORDER BY n');
+    await run('INSERT INTO default.survives VALUES (7)');
+    await servers.clickhouse.kill();
+    await expect(fetch(`${url}/ping`)).rejects.toThrow();
+    await servers.clickhouse.restart();
+    expect(await run('SELECT n FROM default.survives')).toBe('7');
+  });
+
   test('mosquitto delivers a message on loopback', async () => {
     const client = await mqtt.connectAsync(servers.mosquitto.url);
     await client.subscribeAsync('t/1', { qos: 1 });

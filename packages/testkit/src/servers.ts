@@ -14,6 +14,10 @@ export interface RedisServer extends ServerHandle {
 export interface ClickHouseServer extends ServerHandle {
   readonly url: string;
   readonly version: string;
+  /** Kills the server process (an outage: connections refused), keeping its port and data dir. */
+  kill(): Promise<void>;
+  /** Starts it again on the same port and data dir; resolves once it answers. */
+  restart(): Promise<void>;
 }
 
 /** A running mosquitto broker on loopback. */
@@ -119,26 +123,39 @@ export async function startClickHouse(): Promise<ClickHouseServer> {
   const [httpPort, tcpPort, dir] = await Promise.all([freePort(), freePort(), tempDir('clickhouse')]);
   await Bun.write(join(dir, 'config.xml'), clickhouseConfig(dir, httpPort, tcpPort));
   await Bun.write(join(dir, 'users.xml'), CLICKHOUSE_USERS);
-  const child = Bun.spawn([binary, `--config-file=${join(dir, 'config.xml')}`], {
-    cwd: dir,
-    stdout: Bun.file(join(dir, 'stdout.log')),
-    stderr: Bun.file(join(dir, 'stderr.log')),
-  });
   const url = `http://127.0.0.1:${httpPort}`;
   const logs = async () =>
     `${await readLog(join(dir, 'stderr.log'))}\n${await readLog(join(dir, 'error.log'))}`;
-  await waitUntil(
-    'clickhouse-server',
-    child,
-    async () => (await fetch(`${url}/ping`)).ok,
-    START_TIMEOUT_MS,
-    logs,
-  );
+  const spawn = async () => {
+    const child = Bun.spawn([binary, `--config-file=${join(dir, 'config.xml')}`], {
+      cwd: dir,
+      stdout: Bun.file(join(dir, 'stdout.log')),
+      stderr: Bun.file(join(dir, 'stderr.log')),
+    });
+    await waitUntil(
+      'clickhouse-server',
+      child,
+      async () => (await fetch(`${url}/ping`)).ok,
+      START_TIMEOUT_MS,
+      logs,
+    );
+    return child;
+  };
+  let child = await spawn();
   const version = (await (await fetch(url, { method: 'POST', body: 'SELECT version()' })).text()).trim();
   // 18.16 takes 2-10 s to honour SIGTERM while clients keep connections alive; the data dir is
   // thrown away, so nothing is lost by killing it outright.
   const stop = () => stopChild(child, dir, { signal: 'SIGKILL' });
-  return { name: 'clickhouse-server', port: httpPort, dir, url, version, stop };
+  // An outage as a crash would make one: SIGKILL, then the same binary, config, port and data.
+  const kill = async () => {
+    child.kill('SIGKILL');
+    await child.exited;
+  };
+  const restart = async () => {
+    if (child.exitCode === null && child.signalCode === null) await kill();
+    child = await spawn();
+  };
+  return { name: 'clickhouse-server', port: httpPort, dir, url, version, stop, kill, restart };
 }
 
 /** Starts mosquitto on a free port; `extraConfig` lines are appended to its config file. */

@@ -1,4 +1,5 @@
 import { defineEnv, env } from '@sensormesh/config';
+import { adapterEnv } from './modules/adapters/env.ts';
 
 /** The ingest service's settings. */
 export const IngestEnv = defineEnv({
@@ -33,6 +34,7 @@ export const IngestEnv = defineEnv({
     default: 2,
     description: 'longest wait before a pipeline flush',
   }),
+  ...adapterEnv,
 });
 
 /** Parsed ingest settings. */

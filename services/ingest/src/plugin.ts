@@ -6,11 +6,15 @@ import { Elysia } from 'elysia';
 import type Redis from 'ioredis';
 import type { IngestContext } from './context.ts';
 import type { IngestConfig } from './env.ts';
+import { vendorPushModule } from './modules/adapters/index.ts';
+import { httpIngestModule } from './modules/http/index.ts';
 import { ingestPipeline } from './pipeline.ts';
 import { sensorDirectory } from './sensor-directory.ts';
 
 export type { IngestContext } from './context.ts';
 export { type IngestConfig, IngestEnv } from './env.ts';
+export { startPollers } from './modules/adapters/pollers.ts';
+export { type MqttIngestHandle, startMqtt } from './modules/mqtt/index.ts';
 
 /** Builds ingest's shared services from the process's clients. */
 export function ingestContext(deps: {
@@ -32,6 +36,8 @@ export function ingestContext(deps: {
 }
 
 /** Ingest's HTTP routes under /api/v1; the mesh and a standalone ingest mount it. */
-export function ingestPlugin(_ctx: IngestContext) {
-  return new Elysia({ name: 'sensormesh.ingest', normalize: false }).group('/api/v1', (api) => api);
+export function ingestPlugin(ctx: IngestContext) {
+  return new Elysia({ name: 'sensormesh.ingest', normalize: false }).group('/api/v1', (api) =>
+    api.use(httpIngestModule(ctx)).use(vendorPushModule(ctx)),
+  );
 }

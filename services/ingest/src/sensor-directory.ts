@@ -1,3 +1,4 @@
+import { isAppError } from '@sensormesh/errors';
 import type { SensorInfo } from '@sensormesh/readings';
 import type { SensorService } from '@sensormesh/registry';
 
@@ -18,7 +19,12 @@ export function sensorDirectory(sensors: SensorService, ttlMs = 10_000): SensorD
   const loading = new Map<string, Promise<SensorInfo | undefined>>();
 
   async function load(sensorId: string): Promise<SensorInfo | undefined> {
-    const sensor = await sensors.get(sensorId).catch(() => undefined);
+    // Only "no such sensor" is an answer worth caching; a store outage must surface as an error,
+    // so MQTT withholds its PUBACK and the broker redelivers instead of the reading being refused.
+    const sensor = await sensors.get(sensorId).catch((error: unknown) => {
+      if (isAppError(error) && error.code === 'NOT_FOUND') return undefined;
+      throw error;
+    });
     const info =
       sensor && sensor.status !== 'retired' ? { id: sensor.id, metrics: sensor.metrics } : undefined;
     cache.set(sensorId, { info, until: Date.now() + ttlMs });

@@ -1,5 +1,6 @@
 import { type GatewayContext, gatewayPlugin } from '@sensormesh/gateway';
 import { errorHandler, healthRoutes, type ReadinessCheck, requestContext } from '@sensormesh/http';
+import { type IngestContext, ingestPlugin } from '@sensormesh/ingest';
 import type { Logger } from '@sensormesh/log';
 import type { Registry } from '@sensormesh/metrics';
 import { Elysia } from 'elysia';
@@ -10,6 +11,7 @@ export interface MeshDeps {
   registry: Registry;
   checks: Record<string, ReadinessCheck>;
   gateway: GatewayContext;
+  ingest: IngestContext;
 }
 
 /** The one Elysia app of the default mode; later services mount their plugins here. */
@@ -18,5 +20,6 @@ export function createMeshApp(deps: MeshDeps) {
     .use(requestContext(deps.logger))
     .use(errorHandler(deps.logger))
     .use(healthRoutes({ checks: deps.checks, registry: deps.registry }))
-    .use(gatewayPlugin(deps.gateway));
+    .use(gatewayPlugin(deps.gateway))
+    .use(ingestPlugin(deps.ingest));
 }

@@ -1,6 +1,8 @@
 import { defineEnv, env, loadEnv } from '@sensormesh/config';
 import { GatewayEnv } from '@sensormesh/gateway';
+import { IngestEnv } from '@sensormesh/ingest';
 import { LOG_LEVELS } from '@sensormesh/log';
+import { WriterEnv } from '@sensormesh/writer';
 
 /** The all-in-one process's environment; every variable is optional, defaults are the embedded mode. */
 export const MeshEnv = defineEnv({
@@ -15,6 +17,20 @@ export const MeshEnv = defineEnv({
   CLICKHOUSE_DATABASE: env.string({ default: 'sensormesh' }),
   LOG_LEVEL: env.oneOf(LOG_LEVELS, { default: 'info' }),
   SHUTDOWN_TIMEOUT_MS: env.int({ minimum: 100, maximum: 120_000, default: 10_000 }),
+  DEMO: env.bool({
+    default: true,
+    description: 'seed the 12 Beijing demo sensors and replay their data over MQTT; false: neither',
+  }),
+  DEMO_SPEED: env.number({
+    minimum: 1,
+    maximum: 3_600_000,
+    default: 1_200,
+    description: 'data time per wall time: 1200 = one data hour every 3 s',
+  }),
+  DEMO_DATA: env.string({
+    default: '../shared/data/beijing/train',
+    description: 'the Beijing station files; a relative path is from the repo root',
+  }),
 });
 
 /** Parses the environment once; exits naming every bad variable. */
@@ -22,3 +38,9 @@ export const loadMeshEnv = () => loadEnv(MeshEnv);
 
 /** The gateway's settings, parsed from the environment with the default mode's secrets filled in. */
 export const loadGatewayEnv = (env: Record<string, string | undefined>) => loadEnv(GatewayEnv, env);
+
+/** The writer's settings (batching, consumer name, retry bounds), parsed once at start-up. */
+export const loadWriterEnv = () => loadEnv(WriterEnv);
+
+/** Ingest's settings (MQTT broker or client, validation limits, pipeline batching), parsed once at start-up. */
+export const loadIngestEnv = () => loadEnv(IngestEnv);

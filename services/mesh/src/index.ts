@@ -1,15 +1,19 @@
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { startTrimmer, streams } from '@sensormesh/bus';
 import { gatewayContext, startGateway, startOrderProcessor } from '@sensormesh/gateway';
+import { ingestContext, startMqtt, startPollers } from '@sensormesh/ingest';
 import { createLogger } from '@sensormesh/log';
 import { createRegistry } from '@sensormesh/metrics';
 import { MIGRATIONS_DIR, migrate, openStore } from '@sensormesh/store';
+import { startWriter } from '@sensormesh/writer';
 import Redis from 'ioredis';
 import { createMeshApp } from './app.ts';
 import { withDefaultSecrets } from './default-secrets.ts';
-import { loadGatewayEnv, loadMeshEnv } from './env.ts';
+import { startDemo } from './demo.ts';
+import { loadGatewayEnv, loadIngestEnv, loadMeshEnv, loadWriterEnv } from './env.ts';
 import { type ManagedRedis, startManagedRedis } from './managed-redis.ts';
 
+const REPO_ROOT = resolve(import.meta.dir, '../../..');
 const config = loadMeshEnv();
 const logger = createLogger({ service: 'mesh', level: config.LOG_LEVEL });
 const registry = createRegistry({ service: 'mesh' });
@@ -62,6 +66,10 @@ try {
   const migrations = await migrate(store, MIGRATIONS_DIR, logger);
   logger.info({ backend: store.backend, version: await store.serverVersion(), ...migrations }, 'store ready');
 
+  // Stopped before the store and Redis close (cleanups run in reverse), so its batch in hand finishes.
+  const writer = await startWriter({ config: loadWriterEnv(), store, redis, logger, registry });
+  cleanups.push(() => writer.stop());
+
   const secrets = await withDefaultSecrets(config.DATA_DIR, process.env);
   const gateway = gatewayContext({ config: loadGatewayEnv(secrets.env), store, redis, logger, registry });
   await startGateway(gateway);
@@ -74,13 +82,38 @@ try {
     );
   }
 
+  // The embedded MQTT broker (or a client of MQTT_URL); stopped before Redis closes, so the
+  // messages in hand are acknowledged only once their readings are on the stream.
+  const ingest = ingestContext({ config: loadIngestEnv(), store, redis, logger, registry });
+  const mqtt = await startMqtt(ingest);
+  cleanups.push(() => mqtt.stop());
+  // Vendor pollers run only where configured (API key and sensor map); none by default.
+  const pollers = startPollers(ingest);
+  cleanups.push(() => pollers.stop());
+
+  if (config.DEMO) {
+    // Stopped before the broker (cleanups run in reverse), so its last publishes are acknowledged.
+    const demo = startDemo({
+      sensors: ingest.sensors,
+      dataDir: config.DATA_DIR,
+      dataPath: resolve(REPO_ROOT, config.DEMO_DATA),
+      speed: config.DEMO_SPEED,
+      mqttUrl: ingest.config.MQTT_URL ?? `mqtt://127.0.0.1:${ingest.config.MQTT_PORT}`,
+      brokerReady: mqtt.ready,
+      logger,
+    });
+    cleanups.push(() => demo.stop());
+  }
+
   const app = createMeshApp({
     logger,
     registry,
     gateway,
+    ingest,
     checks: {
       redis: async () => (await redis.ping()) === 'PONG',
       store: () => store.ping(),
+      writer: writer.check,
     },
   }).listen({ port: config.PORT, hostname: config.HOST, idleTimeout: 30 });
   cleanups.push(() => app.stop());

@@ -178,3 +178,13 @@ export function listDeviceKeys(store: Store) {
     }));
   };
 }
+
+/** The sensor whose active device key has this hash, if any (the key → sensor direction). */
+export function findDeviceKeyOwner(store: Store) {
+  return async function findDeviceKeyOwner(keyHash: string): Promise<string | undefined> {
+    const [row] = await store.query<{ sensor_id: string }>(
+      sql`SELECT sensor_id FROM device_keys FINAL WHERE key_hash = ${keyHash} AND status = 'active' LIMIT 1`,
+    );
+    return row?.sensor_id;
+  };
+}

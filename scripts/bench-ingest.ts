@@ -1,0 +1,215 @@
+/**
+ * MQTT ingest end to end, beside the raw broker ceiling, in one run on loopback servers:
+ * `bun scripts/bench-ingest.ts [--seconds 15] [--rate 0] [--qos 1] [--connections 4]`.
+ * (a) ceiling: the publisher child → Mosquitto → a bare mqtt.js subscriber that only counts;
+ * (b) end to end: the same publisher → Mosquitto (deploy's queue settings) → ingest (MQTT client
+ * mode, a child process, acks after XADD) → `readings` → the writer (this process) → ClickHouse,
+ * until ClickHouse holds every row. Rate 0 publishes as fast as the broker takes QoS 1 messages.
+ */
+import { parseArgs } from 'node:util';
+import { parseEnv } from '@sensormesh/config';
+import { IngestEnv, ingestContext } from '@sensormesh/ingest';
+import { silentLogger } from '@sensormesh/log';
+import { createRegistry } from '@sensormesh/metrics';
+import { ident, MIGRATIONS_DIR, migrate, openStore, sql } from '@sensormesh/store';
+import { startClickHouse, startMosquitto, startRedis } from '@sensormesh/testkit';
+import { startWriter, WriterEnv } from '@sensormesh/writer';
+import type { Subprocess } from 'bun';
+import Redis from 'ioredis';
+import { writeReport } from './bench-report.ts';
+
+const { values } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '15' },
+    rate: { type: 'string', default: '0' },
+    qos: { type: 'string', default: '1' },
+    connections: { type: 'string', default: '4' },
+    sensors: { type: 'string', default: '1000' },
+  },
+});
+const SECONDS = Number(values.seconds);
+const SENSORS = Number(values.sensors);
+const DATABASE = 'bench_ingest';
+const root = new URL('..', import.meta.url).pathname;
+const children: Subprocess[] = [];
+
+/** Spawns a bun child; `lines` yields its stdout line by line. */
+function child(script: string, env: Record<string, string>, flags: string[] = []) {
+  const proc = Bun.spawn(['bun', ...flags, `${root}${script}`], {
+    env: { ...process.env, ...env },
+    stdout: 'pipe',
+    stderr: 'inherit',
+  });
+  children.push(proc);
+  const reader = proc.stdout.getReader();
+  let buffer = '';
+  async function next(): Promise<string> {
+    for (;;) {
+      const newline = buffer.indexOf('\n');
+      if (newline >= 0) {
+        const line = buffer.slice(0, newline);
+        buffer = buffer.slice(newline + 1);
+        return line;
+      }
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`${script} exited: ${buffer}`);
+      buffer += new TextDecoder().decode(value);
+    }
+  }
+  return { proc, next };
+}
+
+interface Published {
+  published: number;
+  rows: number;
+  acked: number;
+  startedAt: number;
+  endedAt: number;
+}
+
+function publish(url: string, prefix: string, t0: number, rate: string): Promise<Published> {
+  const pub = child('services/ingest/src/test-fixtures/mqtt-publisher.ts', {
+    URL: url,
+    RATE: rate,
+    QOS: values.qos ?? '1',
+    CONNECTIONS: values.connections ?? '4',
+    DURATION_MS: String(SECONDS * 1_000),
+    SENSORS: String(SENSORS),
+    PREFIX: prefix,
+    T0: String(t0),
+  });
+  return pub.next().then((line) => JSON.parse(line) as Published);
+}
+
+const percentile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0;
+const round = (n: number) => Math.round(n);
+
+const [redisServer, clickhouse, mosquitto] = await Promise.all([
+  startRedis(),
+  startClickHouse(),
+  startMosquitto(
+    (await Bun.file(`${root}deploy/mosquitto/mosquitto.conf`).text())
+      .split('\n')
+      .filter((line) => /^max_(queued|inflight)/.test(line)),
+  ),
+]);
+const redis = new Redis(redisServer.url);
+const store = await openStore({ clickhouseUrl: clickhouse.url, database: DATABASE });
+try {
+  await migrate(store, MIGRATIONS_DIR);
+  const registry = createRegistry();
+  const ctx = ingestContext({
+    config: parseEnv(IngestEnv, {}),
+    store,
+    redis,
+    logger: silentLogger(),
+    registry,
+  });
+  for (let start = 0; start < SENSORS; start += 50) {
+    await Promise.all(
+      Array.from({ length: Math.min(50, SENSORS - start) }, (_, k) =>
+        ctx.sensors.create(
+          { id: `bench-${start + k}`, name: `bench ${start + k}`, kind: 'air-quality' },
+          'bench',
+        ),
+      ),
+    );
+  }
+  // 1,000 single-row inserts leave as many parts; merge them now, not during the measurement.
+  for (const table of ['sensors', 'device_keys'])
+    await store.command(sql`OPTIMIZE TABLE ${ident(table)} FINAL`);
+  console.info(
+    `${SENSORS} sensors; ClickHouse ${clickhouse.version}; ${SECONDS} s per phase, QoS ${values.qos}`,
+  );
+
+  // (a) The ceiling: the same publisher to a subscriber that does nothing but count.
+  const bare = child('services/ingest/src/test-fixtures/mqtt-bare-subscriber.ts', { URL: mosquitto.url });
+  await bare.next();
+  const rawPub = await publish(mosquitto.url, 'bench', Date.now() - 7_200_000, '0'); // always flat out
+  let rawStats = { received: 0, firstAt: 0, lastAt: 0 };
+  const rawDeadline = Date.now() + 120_000;
+  while (rawStats.received < rawPub.published && Date.now() < rawDeadline)
+    rawStats = JSON.parse(await bare.next());
+  bare.proc.kill();
+  const ceiling = rawStats.received / ((rawStats.lastAt - rawPub.startedAt) / 1_000);
+  console.info(`ceiling: ${rawStats.received}/${rawPub.published} delivered, ${round(ceiling)} msg/s`);
+
+  // (b) End to end. The writer runs here, ingest in a child (one process each, as deployed).
+  const writer = await startWriter({
+    config: parseEnv(WriterEnv, {}),
+    store,
+    redis,
+    logger: silentLogger(),
+    registry,
+  });
+  const ingest = child(
+    'services/ingest/src/test-fixtures/mqtt-ingest-child.ts',
+    {
+      REDIS_URL: redisServer.url,
+      CLICKHOUSE_URL: clickhouse.url,
+      DATABASE,
+      MQTT_URL: mosquitto.url,
+      MQTT_CLIENT_ID: 'bench-ingest',
+    },
+    process.env.BENCH_PROFILE ? ['--cpu-prof-md', '--cpu-prof-dir=/tmp/ingest-prof'] : [],
+  );
+  await ingest.next();
+  const pub = await publish(mosquitto.url, 'bench', Date.now() - 3_600_000, values.rate ?? '0');
+  const countRows = async () =>
+    Number((await store.query<{ n: string }>(sql`SELECT count() AS n FROM readings_raw`))[0]?.n ?? 0);
+  const deadline = Date.now() + 180_000;
+  let rows = await countRows();
+  while (rows < pub.rows && Date.now() < deadline) {
+    await Bun.sleep(100);
+    rows = await countRows();
+  }
+  const doneAt = performance.timeOrigin + performance.now();
+  await writer.stop();
+  ingest.proc.kill('SIGTERM');
+  await ingest.proc.exited;
+
+  // Latency: publish time (in messageId) → the stream entry's id (Redis's clock, ms).
+  const latencies: number[] = [];
+  for (let from = '-'; ; ) {
+    const page = await redis.xrange('readings', from, '+', 'COUNT', 10_000);
+    for (const [id, fields] of page) {
+      const messageId = (JSON.parse(fields[1] as string) as { messageId: string }).messageId;
+      latencies.push(
+        Number(id.slice(0, id.indexOf('-'))) - Number(messageId.slice(messageId.indexOf('@') + 1)),
+      );
+    }
+    if (page.length < 10_000) break;
+    from = `(${page[page.length - 1]?.[0]}`;
+  }
+  latencies.sort((a, b) => a - b);
+  const endToEnd = pub.published / ((doneAt - pub.startedAt) / 1_000);
+  const figures = {
+    sensors: SENSORS,
+    seconds: SECONDS,
+    qos: Number(values.qos),
+    targetRate: Number(values.rate),
+    published: pub.published,
+    acked: pub.acked,
+    publishRate: round(pub.published / ((pub.endedAt - pub.startedAt) / 1_000)),
+    rowsExpected: pub.rows,
+    rowsInClickHouse: rows,
+    zeroLoss: rows === pub.rows,
+    streamEntries: latencies.length,
+    endToEndMsgPerS: round(endToEnd),
+    latencyMs: {
+      p50: percentile(latencies, 0.5),
+      p99: percentile(latencies, 0.99),
+      max: latencies.at(-1) ?? 0,
+    },
+    ceiling: { published: rawPub.published, delivered: rawStats.received, msgPerS: round(ceiling) },
+    ratioToCeiling: Number((endToEnd / ceiling).toFixed(3)),
+  };
+  console.info(JSON.stringify(figures, null, 2));
+  console.info(`report: ${await writeReport('ingest', figures)}`);
+} finally {
+  for (const proc of children) proc.kill('SIGKILL');
+  redis.disconnect();
+  await store.close();
+  await Promise.all([redisServer.stop(), clickhouse.stop(), mosquitto.stop()]);
+}

@@ -1,0 +1,127 @@
+import mqtt, { type IPublishPacket, type MqttClient, type Packet } from 'mqtt';
+import type { IngestContext } from '../../context.ts';
+import { mqttIngest } from './service.ts';
+
+/** Messages being ingested at once before we stop reading from the broker (TCP pushes back). */
+const MAX_IN_FLIGHT = 20_000;
+/** The broker keeps our session (subscription and unacknowledged messages) this long while we are away. */
+const SESSION_EXPIRY_S = 7 * 24 * 3_600;
+
+type SendPacket = (packet: Packet, cb?: (error?: Error) => void, ...rest: unknown[]) => void;
+
+/** A running subscriber on an external broker. */
+export interface BrokerClient {
+  readonly client: MqttClient;
+  /** Resolves once the broker granted the subscription (every reconnect subscribes again). */
+  readonly ready: Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Ingest as a client of an external broker (Mosquitto): a persistent MQTT 5 session under a stable
+ * client id, subscribed at QoS 1 to `$share/{group}/sensors/+/readings` so replicas split the load.
+ *
+ * Acks: mqtt.js handles incoming packets strictly one at a time and calls `customHandleAcks` /
+ * `handleMessage` before it sends the PUBACK; holding that callback until Redis has the reading would
+ * allow one message per Redis round trip. So the callback returns at once and the PUBACK itself is
+ * held: `_sendPacket` is wrapped and a PUBACK is written only when its message's pipeline promise
+ * resolved. On a Redis failure no PUBACK is sent and the connection is dropped, because a broker
+ * resends unacknowledged messages only when the session resumes (MQTT 5 §4.4): it reconnects and
+ * they come again. A PUBACK whose connection has gone is dropped too; the broker redelivers.
+ */
+export function startBrokerClient(ctx: IngestContext): BrokerClient {
+  const { config } = ctx;
+  if (!config.MQTT_URL) throw new Error('startBrokerClient needs MQTT_URL');
+  const log = ctx.logger.child({ module: 'mqtt', mode: 'client', clientId: config.MQTT_CLIENT_ID });
+  const { ingest } = mqttIngest(ctx);
+  const topic = `$share/${config.MQTT_SHARE_GROUP}/sensors/+/readings`;
+  const pending = new Map<number, Promise<unknown>>();
+  let inFlight = 0;
+  let stopping = false;
+  let resume: Array<() => void> = [];
+  let idle: (() => void) | undefined;
+
+  const client = mqtt.connect(config.MQTT_URL, {
+    clientId: config.MQTT_CLIENT_ID,
+    username: config.MQTT_USERNAME,
+    password: config.MQTT_PASSWORD,
+    protocolVersion: 5,
+    clean: false,
+    properties: { sessionExpiryInterval: SESSION_EXPIRY_S },
+    reconnectPeriod: 1_000,
+    connectTimeout: 10_000,
+    manualConnect: true,
+  });
+
+  function settled() {
+    inFlight--;
+    if (inFlight < MAX_IN_FLIGHT / 2 && resume.length > 0) {
+      const waiting = resume;
+      resume = [];
+      for (const next of waiting) next();
+    }
+    if (inFlight === 0) idle?.();
+  }
+
+  // Called for every PUBLISH (QoS 0 and, after customHandleAcks, QoS 1) before any PUBACK is sent.
+  client.handleMessage = function ingestMessage(packet: IPublishPacket, callback) {
+    if (stopping) return; // never called back: this message is not acknowledged and stays with the broker
+    const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+    const work = ingest(packet.topic, payload, undefined);
+    inFlight++;
+    work.then(settled, (error: unknown) => {
+      log.error({ err: error, topic: packet.topic }, 'ingest failed; message left unacknowledged');
+      settled();
+    });
+    if (packet.qos > 0 && packet.messageId !== undefined) pending.set(packet.messageId, work);
+    if (inFlight < MAX_IN_FLIGHT) callback();
+    else resume.push(() => callback());
+  };
+
+  const internals = client as unknown as { _sendPacket: SendPacket };
+  const send = internals._sendPacket.bind(client);
+  internals._sendPacket = function deferPuback(packet, cb, ...rest) {
+    const work = packet.cmd === 'puback' ? pending.get(packet.messageId as number) : undefined;
+    if (!work) return send(packet, cb, ...rest);
+    pending.delete(packet.messageId as number);
+    const stream = client.stream;
+    cb?.(); // mqtt.js may take the next message now; the PUBACK itself waits for Redis
+    work.then(
+      () => {
+        if (client.stream === stream && client.connected) send(packet);
+      },
+      () => {
+        if (client.stream === stream) stream.destroy(); // reconnect: the broker redelivers what we did not ack
+      },
+    );
+  };
+
+  let subscribed: () => void = () => {};
+  const ready = new Promise<void>((resolve) => (subscribed = resolve));
+  client.on('connect', (connack) => {
+    log.info({ sessionPresent: connack.sessionPresent }, 'connected to MQTT broker');
+    client.subscribe(topic, { qos: 1 }, (error, granted) => {
+      if (error || !granted || granted.some((grant) => grant.qos > 2)) {
+        log.error({ err: error, granted, topic }, 'subscription refused');
+      } else subscribed();
+    });
+  });
+  client.on('reconnect', () => log.warn('reconnecting to MQTT broker'));
+  client.on('error', (error) => log.error({ err: error }, 'MQTT client error'));
+  client.on('close', () => pending.clear());
+
+  // Start-up does not wait for the broker (it may come up later); `ready` tells when it is there.
+  client.connect();
+
+  return {
+    client,
+    ready,
+    async stop() {
+      stopping = true;
+      // Messages already taken are finished and acknowledged; the rest stay queued in our session.
+      if (inFlight > 0) await new Promise<void>((resolve) => (idle = resolve));
+      await client.endAsync();
+      log.info('MQTT client stopped');
+    },
+  };
+}

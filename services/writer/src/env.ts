@@ -1,0 +1,36 @@
+import { defineEnv, env } from '@sensormesh/config';
+
+/** The writer's settings; the mesh and a standalone writer parse them once at start-up. */
+export const WriterEnv = defineEnv({
+  WRITER_BATCH_SIZE: env.int({
+    minimum: 1,
+    maximum: 100_000,
+    default: 5_000,
+    description: 'most readings per insert',
+  }),
+  WRITER_MAX_WAIT_MS: env.int({
+    minimum: 0,
+    maximum: 60_000,
+    default: 200,
+    description: 'how long a batch that is not full waits for more readings before it is inserted',
+  }),
+  WRITER_CONSUMER: env.optional(
+    env.string({ description: 'name in the writer group (default writer-<hostname>); one per replica' }),
+  ),
+  WRITER_VISIBILITY_TIMEOUT_MS: env.int({
+    minimum: 10_000,
+    maximum: 3_600_000,
+    default: 300_000,
+    description: 'entries idle this long on a dead writer are taken over; far above an insert',
+  }),
+  WRITER_RETRY_MIN_MS: env.int({ minimum: 1, maximum: 60_000, default: 100 }),
+  WRITER_RETRY_MAX_MS: env.int({
+    minimum: 1,
+    maximum: 600_000,
+    default: 5_000,
+    description: 'cap of the backoff between inserts while the store is failing',
+  }),
+});
+
+/** Parsed writer settings. */
+export type WriterConfig = typeof WriterEnv.static;
