@@ -1,27 +1,6 @@
-import { AppError } from '@sensormesh/errors';
+import { payloadTooLarge, readLimited } from '@sensormesh/http';
 import { Elysia } from 'elysia';
 import { parseQuery } from 'elysia/parse-query';
-
-const tooLarge = (maxBytes: number) =>
-  new AppError('PAYLOAD_TOO_LARGE', `the request body exceeds ${maxBytes} bytes`, { details: { maxBytes } });
-
-/** Reads a stream to its end, or cancels it and throws PAYLOAD_TOO_LARGE once it passes `maxBytes`. */
-async function readLimited(stream: ReadableStream<Uint8Array>, maxBytes: number): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  const reader = stream.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > maxBytes) {
-      await reader.cancel();
-      throw tooLarge(maxBytes);
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks);
-}
 
 /** Form fields as Elysia gives them: one value, or an array when a name repeats. */
 function formObject(form: Awaited<ReturnType<Response['formData']>>): Record<string, unknown> {
@@ -53,7 +32,7 @@ export function bodyLimit(maxBytes: number) {
   return new Elysia({ name: 'sensormesh.body-limit' })
     .onRequest(function refuseDeclaredOversize({ request }) {
       const declared = request.headers.get('content-length');
-      if (declared !== null && Number(declared) > maxBytes) throw tooLarge(maxBytes);
+      if (declared !== null && Number(declared) > maxBytes) throw payloadTooLarge(maxBytes);
     })
     .onParse({ as: 'global' }, async function readUndeclaredBody({ request, contentType }) {
       if (!request.body || request.headers.has('content-length')) return;

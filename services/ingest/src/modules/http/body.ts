@@ -1,7 +1,5 @@
 import { AppError } from '@sensormesh/errors';
-
-const tooLarge = (maxBytes: number) =>
-  new AppError('PAYLOAD_TOO_LARGE', `the request body exceeds ${maxBytes} bytes`, { details: { maxBytes } });
+import { payloadTooLarge, readLimited } from '@sensormesh/http';
 
 /** True for application/json and any +json type, parameters (charset) aside. */
 export function isJsonType(contentType: string | null): boolean {
@@ -10,25 +8,11 @@ export function isJsonType(contentType: string | null): boolean {
 }
 
 /** Reads the body up to `maxBytes`, cancelling the stream (413) as soon as it passes the limit. */
-async function readLimited(request: Request, maxBytes: number): Promise<Uint8Array> {
+async function readBody(request: Request, maxBytes: number): Promise<Uint8Array> {
   const declared = request.headers.get('content-length');
-  // A declared length is checked before a byte is read; the count below catches liars and chunked bodies.
-  if (declared !== null && Number(declared) > maxBytes) throw tooLarge(maxBytes);
-  if (!request.body) return new Uint8Array();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  const reader = request.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > maxBytes) {
-      await reader.cancel();
-      throw tooLarge(maxBytes);
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks);
+  // A declared length is checked before a byte is read; readLimited catches liars and chunked bodies.
+  if (declared !== null && Number(declared) > maxBytes) throw payloadTooLarge(maxBytes);
+  return request.body ? readLimited(request.body, maxBytes) : new Uint8Array();
 }
 
 /**
@@ -41,7 +25,7 @@ export async function readJsonBody(request: Request, maxBytes: number): Promise<
       details: { contentType: request.headers.get('content-type') ?? '' },
     });
   }
-  const bytes = await readLimited(request, maxBytes);
+  const bytes = await readBody(request, maxBytes);
   if (bytes.byteLength === 0) throw new AppError('BAD_REQUEST', 'the request body is empty');
   let text: string;
   try {
