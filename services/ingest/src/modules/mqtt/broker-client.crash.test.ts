@@ -62,8 +62,8 @@ async function startIngestChild(): Promise<Subprocess<'ignore', 'pipe', 'inherit
 
 test('SIGKILL mid-stream: every message the publisher saw acknowledged is in the readings stream', async () => {
   const first = await startIngestChild();
-  let killed = false;
   let inStreamAtKill = 0;
+  let kill: Promise<void> | undefined;
   const acked = await publishQos1(
     servers.mosquitto.url,
     TOTAL,
@@ -76,16 +76,23 @@ test('SIGKILL mid-stream: every message the publisher saw acknowledged is in the
     {
       window: 500,
       onAck(count) {
-        if (count === KILL_AT && !killed) {
-          killed = true;
-          first.kill('SIGKILL');
-          void ctx.redis.xlen('readings').then((n) => {
-            inStreamAtKill = n;
-          });
+        // The broker acks the publisher on its own; kill once ingest has demonstrably started
+        // writing too, so the kill lands mid-stream however slowly the child warmed up.
+        if (count === KILL_AT && !kill) {
+          kill = (async () => {
+            await waitFor(
+              'ingest to start writing',
+              async () => (await ctx.redis.xlen('readings')) > 0,
+              30_000,
+            );
+            inStreamAtKill = await ctx.redis.xlen('readings');
+            first.kill('SIGKILL');
+          })();
         }
       },
     },
   );
+  await kill;
   await first.exited;
   expect(first.signalCode).toBe('SIGKILL');
   expect(acked).toHaveLength(TOTAL);
