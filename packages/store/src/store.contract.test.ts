@@ -203,6 +203,23 @@ for (const backend of backends) {
       ).toEqual(tablesBefore);
     });
 
+    test('a batch too wide for one lookup statement is split, and still stored exactly once', async () => {
+      // 30,000 distinct timestamps over 2,000 long sensor ids: one IN list would pass max_query_size.
+      const wideStart = START + 400 * 86_400_000;
+      const wide: ReadingRow[] = Array.from({ length: 30_000 }, (_, i) => ({
+        sensorId: `wide-sensor-with-a-long-identifier-${String(i % 2_000).padStart(5, '0')}`,
+        metric: 'pm25',
+        ts: wideStart + i * 1_000,
+        value: i % 500,
+        receivedAt: wideStart,
+        source: 'wide',
+      }));
+      const range = { from: wideStart, to: wideStart + 30_000 * 1_000 };
+      expect(await insertReadings(store)(wide)).toEqual({ inserted: 30_000, duplicates: 0 });
+      expect(await insertReadings(store)(wide)).toEqual({ inserted: 0, duplicates: 30_000 });
+      expect(await countReadings(store)(range)).toBe(30_000);
+    });
+
     test('bad query parameters are refused with a validation error', async () => {
       await expect(countReadings(store)({ from: 10, to: 5 })).rejects.toMatchObject({
         code: 'VALIDATION_FAILED',

@@ -32,40 +32,90 @@ function readingLine(row: ReadingRow): string {
 
 const keyOf = (sensorId: string, metric: string, ts: number) => `${sensorId}\u0000${metric}\u0000${ts}`;
 
-/** The batch's distinct keys with the sets that bound them, for one lookup on the primary key. */
-function collectKeys(rows: readonly ReadingRow[]) {
+/** The batch's distinct readings by key (the first of any repeats wins). */
+function distinctReadings(rows: readonly ReadingRow[]): Map<string, ReadingRow> {
   const keys = new Map<string, ReadingRow>();
-  const sensors = new Set<string>();
-  const metrics = new Set<string>();
-  const timestamps = new Set<number>();
-  let minTs = Number.POSITIVE_INFINITY;
-  let maxTs = Number.NEGATIVE_INFINITY;
   for (const row of rows) {
     const key = keyOf(row.sensorId, row.metric, row.ts);
-    if (keys.has(key)) continue;
-    keys.set(key, row);
-    sensors.add(row.sensorId);
-    metrics.add(row.metric);
-    timestamps.add(row.ts);
-    if (row.ts < minTs) minTs = row.ts;
-    if (row.ts > maxTs) maxTs = row.ts;
+    if (!keys.has(key)) keys.set(key, row);
   }
-  return { keys, sensors, metrics, timestamps, minTs, maxTs };
+  return keys;
+}
+
+/** The sets that bound one lookup on the primary key. */
+interface LookupGroup {
+  sensors: Set<string>;
+  metrics: Set<string>;
+  timestamps: Set<number>;
+  minTs: number;
+  maxTs: number;
+  bytes: number;
+}
+
+// ClickHouse refuses statements over max_query_size (256 KiB by default on both engines), so a
+// large or widely spread batch is looked up in several queries whose literals stay under this.
+const LOOKUP_BUDGET_BYTES = 120_000;
+
+const emptyGroup = (): LookupGroup => ({
+  sensors: new Set(),
+  metrics: new Set(),
+  timestamps: new Set(),
+  minTs: Number.POSITIVE_INFINITY,
+  maxTs: Number.NEGATIVE_INFINITY,
+  bytes: 0,
+});
+
+function addTo(group: LookupGroup, row: ReadingRow): void {
+  group.bytes +=
+    (group.sensors.has(row.sensorId) ? 0 : row.sensorId.length * 2 + 4) +
+    (group.metrics.has(row.metric) ? 0 : row.metric.length * 2 + 4) +
+    (group.timestamps.has(row.ts) ? 0 : 16);
+  group.sensors.add(row.sensorId);
+  group.metrics.add(row.metric);
+  group.timestamps.add(row.ts);
+  if (row.ts < group.minTs) group.minTs = row.ts;
+  if (row.ts > group.maxTs) group.maxTs = row.ts;
 }
 
 /**
- * Which of the batch's keys are stored. The filter is a superset (sensor, metric and timestamp
- * sets, all on the primary key, inside the batch's time range so whole partitions are pruned); the
- * exact match happens here.
+ * Lookup groups whose IN lists fit the budget: usually the whole batch in one; a batch that is too
+ * wide is cut, in time order, so each group's time range stays narrow.
  */
-async function storedKeys(store: Store, batch: ReturnType<typeof collectKeys>): Promise<Set<string>> {
-  const found = await store.query<{ sensor_id: string; metric: string; ts: number }>(sql`
-    SELECT sensor_id, metric, ts FROM readings_raw
-    WHERE ts >= ${batch.minTs} AND ts <= ${batch.maxTs}
-      AND sensor_id IN ${inList([...batch.sensors])}
-      AND metric IN ${inList([...batch.metrics])}
-      AND ts IN ${inList([...batch.timestamps])}`);
-  return new Set(found.map((row) => keyOf(row.sensor_id, row.metric, row.ts)));
+function lookupGroups(readings: readonly ReadingRow[]): LookupGroup[] {
+  const whole = emptyGroup();
+  for (const row of readings) addTo(whole, row);
+  if (whole.bytes <= LOOKUP_BUDGET_BYTES) return [whole];
+  const groups: LookupGroup[] = [];
+  let group = emptyGroup();
+  for (const row of [...readings].sort((a, b) => a.ts - b.ts)) {
+    // One row adds at most ~400 bytes (128-char id and 64-char metric, escaped), so this never overshoots.
+    if (group.bytes > LOOKUP_BUDGET_BYTES - 600) {
+      groups.push(group);
+      group = emptyGroup();
+    }
+    addTo(group, row);
+  }
+  groups.push(group);
+  return groups;
+}
+
+/**
+ * Which of the batch's keys are stored. Each filter is a superset (sensor, metric and timestamp
+ * sets, all on the primary key, inside the group's time range so whole partitions are pruned); the
+ * exact match happens here, by the caller.
+ */
+async function storedKeys(store: Store, readings: readonly ReadingRow[]): Promise<Set<string>> {
+  const found = await Promise.all(
+    lookupGroups(readings).map((group) =>
+      store.query<{ sensor_id: string; metric: string; ts: number }>(sql`
+        SELECT sensor_id, metric, ts FROM readings_raw
+        WHERE ts >= ${group.minTs} AND ts <= ${group.maxTs}
+          AND sensor_id IN ${inList([...group.sensors])}
+          AND metric IN ${inList([...group.metrics])}
+          AND ts IN ${inList([...group.timestamps])}`),
+    ),
+  );
+  return new Set(found.flat().map((row) => keyOf(row.sensor_id, row.metric, row.ts)));
 }
 
 /**
@@ -76,20 +126,20 @@ export function insertReadings(store: Store) {
   return async function insertReadings(rows: readonly ReadingRow[]): Promise<InsertReport> {
     checkRows(rows);
     if (rows.length === 0) return { inserted: 0, duplicates: 0 };
-    const batch = collectKeys(rows);
-    const lookup = storedKeys(store, batch);
+    const keys = distinctReadings(rows);
+    const lookup = storedKeys(store, [...keys.values()]);
     // Encode while the lookup is in flight; only the lines of unstored readings are sent.
     const lines: string[] = [];
-    for (const row of batch.keys.values()) lines.push(readingLine(row));
+    for (const row of keys.values()) lines.push(readingLine(row));
     // The lookup is a superset filter: it may return stored keys of other sensors at these times.
     const stored = await lookup;
     let body: string;
-    let inserted = batch.keys.size;
+    let inserted = keys.size;
     if (stored.size === 0) body = lines.join('');
     else {
       const fresh: string[] = [];
       let index = 0;
-      for (const key of batch.keys.keys()) {
+      for (const key of keys.keys()) {
         if (stored.has(key)) inserted--;
         else fresh.push(lines[index] as string);
         index++;
