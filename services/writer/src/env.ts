@@ -5,7 +5,9 @@ export const WriterEnv = defineEnv({
   WRITER_BATCH_SIZE: env.int({
     minimum: 1,
     maximum: 100_000,
-    default: 5_000,
+    // ClickHouse wants few large inserts: alone, the writer drains 26.8k readings/s at 5,000 per
+    // insert and 52.5k/s at 20,000 (4 metrics each, 18.16); WRITER_MAX_WAIT_MS bounds the latency.
+    default: 20_000,
     description: 'most readings per insert',
   }),
   WRITER_MAX_WAIT_MS: env.int({
