@@ -57,11 +57,11 @@ async function startMesh(extra: Record<string, string>) {
     stdout: 'pipe',
     stderr: 'inherit',
   });
-  return { child, log: watch(child.stdout) };
+  return { child, log: watch(child.stdout), port: env.PORT as string, dataDir };
 }
 
 test('scripts/start seeds the demo sensors and replays them onto the readings stream; Ctrl-C stops it first', async () => {
-  const { child, log } = await startMesh({ DEMO_SPEED: '36000' }); // one data hour per 100 ms
+  const { child, log, port, dataDir } = await startMesh({ DEMO_SPEED: '36000' }); // one data hour per 100 ms
   try {
     const redisUrl = (await log.next('started redis-server')).url as string;
     await log.next('demo replay started');
@@ -86,6 +86,32 @@ test('scripts/start seeds the demo sensors and replays them onto the readings st
       expect(sensors.size).toBe(12);
       expect([...sensors].every((id) => id.startsWith('aq-beijing-'))).toBe(true);
       expect(await redis.xlen('dlq')).toBe(0); // every replayed reading passed validation
+
+      // HTTP ingest and the gateway share the mesh's one app: each parses its own bodies.
+      const devices = (await Bun.file(join(dataDir, 'secrets', 'demo-devices.json')).json()) as Array<{
+        sensorId: string;
+        deviceKey: string;
+      }>;
+      const device = devices[0] as { sensorId: string; deviceKey: string };
+      const posted = await fetch(`http://127.0.0.1:${port}/api/v1/ingest`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${device.deviceKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          sensorId: device.sensorId,
+          ts: Date.now(),
+          metrics: { pm25: 12.5 },
+          messageId: 'via-http',
+        }),
+      });
+      expect(posted.status).toBe(202);
+      const tail = (await redis.xrevrange('readings', '+', '-', 'COUNT', 200)) as Array<[string, string[]]>;
+      expect(tail.some(([, fields]) => JSON.parse(fields[1] as string).messageId === 'via-http')).toBe(true);
+      const login = await fetch(`http://127.0.0.1:${port}/api/v1/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: 'nobody@example.org', password: 'not-the-password-1' }),
+      });
+      expect(login.status).toBe(401);
     } finally {
       redis.disconnect();
     }

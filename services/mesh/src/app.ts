@@ -16,10 +16,14 @@ export interface MeshDeps {
 
 /** The one Elysia app of the default mode; later services mount their plugins here. */
 export function createMeshApp(deps: MeshDeps) {
-  return new Elysia({ name: 'sensormesh.mesh', normalize: false })
-    .use(requestContext(deps.logger))
-    .use(errorHandler(deps.logger))
-    .use(healthRoutes({ checks: deps.checks, registry: deps.registry }))
-    .use(gatewayPlugin(deps.gateway))
-    .use(ingestPlugin(deps.ingest));
+  return (
+    new Elysia({ name: 'sensormesh.mesh', normalize: false })
+      .use(requestContext(deps.logger))
+      .use(errorHandler(deps.logger))
+      .use(healthRoutes({ checks: deps.checks, registry: deps.registry }))
+      // Ingest reads device bodies itself (parse: 'none', INGEST_MAX_PAYLOAD_BYTES); mounted ahead of the
+      // gateway so the gateway's body hooks are added after ingest's routes.
+      .use(ingestPlugin(deps.ingest))
+      .use(gatewayPlugin(deps.gateway))
+  );
 }
