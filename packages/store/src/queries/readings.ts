@@ -3,6 +3,7 @@ import { type Static, Type as t } from '@sinclair/typebox';
 import { inList, join, type Sql, sql } from '../sql.ts';
 import type { Store } from '../store.ts';
 import { escapeTsv } from '../tsv.ts';
+import { repairRollups } from './rollup-repair.ts';
 import { paramsChecker } from './validate.ts';
 
 /** One stored value: a sensor's metric at a time (UTC epoch ms). */
@@ -23,6 +24,10 @@ const checkRows = paramsChecker('insertReadings', t.Array(ReadingRow));
 export interface InsertReport {
   inserted: number;
   duplicates: number;
+  /** Readings a retry found stored but missing from a rollup, now added to it (per rollup table). */
+  rollupRowsRepaired?: number;
+  /** Rollup buckets short by a count that these readings do not explain (left as they are). */
+  rollupBucketsUnexplained?: number;
 }
 
 /** One TabSeparated line; values were validated finite, so numbers print as ClickHouse reads them. */
@@ -147,7 +152,16 @@ export function insertReadings(store: Store) {
       body = fresh.join('');
     }
     await store.insertTsv('readings_raw', READING_COLUMNS, body);
-    return { inserted, duplicates: rows.length - inserted };
+    const report: InsertReport = { inserted, duplicates: rows.length - inserted };
+    if (inserted === keys.size) return report;
+    // A batch that finds its own readings stored may be the retry of an insert that died between
+    // readings_raw and its rollups: make sure the rollups counted them (rollup-repair.ts).
+    const again: ReadingRow[] = [];
+    for (const [key, row] of keys) if (stored.has(key)) again.push(row);
+    const repair = await repairRollups(store, again);
+    if (repair.repaired > 0) report.rollupRowsRepaired = repair.repaired;
+    if (repair.unexplained > 0) report.rollupBucketsUnexplained = repair.unexplained;
+    return report;
   };
 }
 
