@@ -76,15 +76,7 @@ export const SensorCreateBody = t.Object(
 /** PATCH /admin/sensors/:id: any editable field, or a status move between pending and active. */
 export const SensorPatch = t.Object(
   {
-    name: t.Optional(editable.name),
-    kind: t.Optional(editable.kind),
-    manufacturer: t.Optional(editable.manufacturer),
-    model: t.Optional(editable.model),
-    latitude: t.Optional(editable.latitude),
-    longitude: t.Optional(editable.longitude),
-    site: t.Optional(editable.site),
-    tags: t.Optional(editable.tags),
-    metrics: t.Optional(editable.metrics),
+    ...t.Partial(t.Omit(NewSensor, ['id'])).properties,
     status: t.Optional(t.Union([t.Literal('pending'), t.Literal('active')])),
   },
   { additionalProperties: false, minProperties: 1, examples: [{ site: 'beijing-dongsi', status: 'active' }] },

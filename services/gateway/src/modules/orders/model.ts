@@ -1,17 +1,11 @@
+import { OrderStatus as StoredOrderStatus } from '@sensormesh/store';
 import { type Static, t } from 'elysia';
 
-/** Where an order is: pending → approved | rejected | cancelled; approved → provisioning → active. */
-export const OrderStatus = t.Union(
-  [
-    t.Literal('pending'),
-    t.Literal('approved'),
-    t.Literal('rejected'),
-    t.Literal('cancelled'),
-    t.Literal('provisioning'),
-    t.Literal('active'),
-  ],
-  { description: 'pending → approved | rejected | cancelled; approved → provisioning → active' },
-);
+/** Where an order is: the stored status, documented for the API. */
+export const OrderStatus = {
+  ...StoredOrderStatus,
+  description: 'pending → approved | rejected | cancelled; approved → provisioning → active',
+};
 export type OrderStatus = Static<typeof OrderStatus>;
 
 /** One line of an order: how many sensors of a model for a site. */
