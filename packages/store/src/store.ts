@@ -56,6 +56,12 @@ export class StoreError extends Error {
   }
 }
 
+/** Wraps an engine failure as a StoreError naming the backend and the statement. */
+export function storeError(backend: StoreBackend, statement: string, error: unknown): StoreError {
+  const message = error instanceof Error ? error.message : String(error);
+  return new StoreError(`${backend}: ${message}`, excerpt(statement), { cause: error });
+}
+
 /** Parses a version string into numbers for comparison ("18.16.1" → [18, 16, 1]). */
 export function parseVersion(version: string): number[] {
   return version.split('.').map((part) => Number.parseInt(part, 10) || 0);

@@ -1,18 +1,13 @@
 import { mkdirSync } from 'node:fs';
 import { Session } from 'chdb';
 import { ident, type Sql, sql } from '../sql.ts';
-import { completeStore, excerpt, parseJsonEachRow, type Store, StoreError } from '../store.ts';
+import { completeStore, parseJsonEachRow, type Store, storeError } from '../store.ts';
 
 /** Options for the embedded chDB backend. */
 export interface ChdbOptions {
   /** The data directory; chDB allows one per process. */
   path: string;
   database: string;
-}
-
-function wrap(statement: string, error: unknown): StoreError {
-  const message = error instanceof Error ? error.message : String(error);
-  return new StoreError(`chdb: ${message}`, excerpt(statement), { cause: error });
 }
 
 /** Opens a Store on embedded chDB with its data under `path`. */
@@ -25,7 +20,7 @@ export async function openChdbStore(options: ChdbOptions): Promise<Store> {
     try {
       return await session.queryAsync(text, format ? { format } : {});
     } catch (error) {
-      throw wrap(text, error);
+      throw storeError('chdb', text, error);
     }
   };
   await run(sql`CREATE DATABASE IF NOT EXISTS ${ident(options.database)}`.text);
@@ -53,7 +48,7 @@ export async function openChdbStore(options: ChdbOptions): Promise<Store> {
           format: 'TSV',
         });
       } catch (error) {
-        throw wrap(`INSERT INTO ${table}`, error);
+        throw storeError('chdb', `INSERT INTO ${table}`, error);
       }
     },
 

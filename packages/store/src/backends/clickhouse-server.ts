@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { type ClickHouseClient, ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import { ident, type Sql, sql } from '../sql.ts';
-import { completeStore, excerpt, parseJsonEachRow, type Store, StoreError } from '../store.ts';
+import { completeStore, parseJsonEachRow, type Store, storeError } from '../store.ts';
 
 /** Options for the ClickHouse server backend. */
 export interface ClickHouseServerOptions {
@@ -14,11 +14,6 @@ export interface ClickHouseServerOptions {
 
 // Same output on every server version: 18.16 quotes 64-bit integers in JSON by default.
 const SETTINGS = { output_format_json_quote_64bit_integers: 0 } as const;
-
-function wrap(statement: string, error: unknown): StoreError {
-  const message = error instanceof Error ? error.message : String(error);
-  return new StoreError(`clickhouse-server: ${message}`, excerpt(statement), { cause: error });
-}
 
 /** Opens a Store on a ClickHouse server over HTTP, creating its database when missing. */
 export async function openClickHouseServerStore(options: ClickHouseServerOptions): Promise<Store> {
@@ -35,7 +30,7 @@ export async function openClickHouseServerStore(options: ClickHouseServerOptions
   try {
     await bootstrap.command({ query: sql`CREATE DATABASE IF NOT EXISTS ${ident(options.database)}`.text });
   } catch (error) {
-    throw wrap('CREATE DATABASE', error);
+    throw storeError('clickhouse-server', 'CREATE DATABASE', error);
   } finally {
     await bootstrap.close();
   }
@@ -49,7 +44,7 @@ export async function openClickHouseServerStore(options: ClickHouseServerOptions
         const result = await client.query({ query: statement.text, format: 'JSONEachRow' });
         return parseJsonEachRow<Row>(await result.text());
       } catch (error) {
-        throw wrap(statement.text, error);
+        throw storeError('clickhouse-server', statement.text, error);
       }
     },
 
@@ -57,7 +52,7 @@ export async function openClickHouseServerStore(options: ClickHouseServerOptions
       try {
         await client.command({ query: statement.text });
       } catch (error) {
-        throw wrap(statement.text, error);
+        throw storeError('clickhouse-server', statement.text, error);
       }
     },
 
@@ -72,7 +67,7 @@ export async function openClickHouseServerStore(options: ClickHouseServerOptions
           format: 'TabSeparated',
         });
       } catch (error) {
-        throw wrap(`INSERT INTO ${table}`, error);
+        throw storeError('clickhouse-server', `INSERT INTO ${table}`, error);
       }
     },
 
