@@ -1,4 +1,6 @@
 import { describe, expect, test } from 'bun:test';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { gunzipSync } from 'bun';
 import { readStationFile, splitCsvLine } from './beijing-csv.ts';
 
@@ -66,4 +68,17 @@ describe('readStationFile on a real station file', () => {
 
 test('splitCsvLine handles quoted fields and doubled quotes', () => {
   expect(splitCsvLine('1,"NNW",NA,"a,b","say ""hi"""')).toEqual(['1', 'NNW', 'NA', 'a,b', 'say "hi"']);
+});
+
+test('readStationFile reads a plain (not gzipped) CSV the same way as the gzipped one', async () => {
+  const text = new TextDecoder().decode(gunzipSync(await Bun.file(FILE).bytes()));
+  const plain = join(tmpdir(), `sensormesh-plain-${process.pid}.csv`);
+  await Bun.write(plain, text.split('\r\n').slice(0, 50).join('\r\n'));
+  try {
+    const plainRecords = await Array.fromAsync(readStationFile(plain));
+    expect(plainRecords).toHaveLength(49);
+    expect(plainRecords).toEqual(records.slice(0, 49));
+  } finally {
+    await Bun.file(plain).delete();
+  }
 });

@@ -47,11 +47,16 @@ export function splitCsvLine(line: string): string[] {
   return fields;
 }
 
+/** Gzip's magic number: files are read as gzip when they start with it, as plain text otherwise. */
+async function isGzip(path: string): Promise<boolean> {
+  const head = new Uint8Array(await Bun.file(path).slice(0, 2).arrayBuffer());
+  return head[0] === 0x1f && head[1] === 0x8b;
+}
+
 async function* lines(path: string): AsyncGenerator<string> {
-  const text = Bun.file(path)
-    .stream()
-    .pipeThrough(new DecompressionStream('gzip'))
-    .pipeThrough(new TextDecoderStream());
+  const bytes = Bun.file(path).stream();
+  const raw = (await isGzip(path)) ? bytes.pipeThrough(new DecompressionStream('gzip')) : bytes;
+  const text = raw.pipeThrough(new TextDecoderStream());
   let buffered = '';
   for await (const chunk of text) {
     buffered += chunk;
@@ -68,7 +73,7 @@ async function* lines(path: string): AsyncGenerator<string> {
 }
 
 /**
- * Streams one station file (gzipped CSV, Beijing local time) as hourly records in UTC epoch ms with
+ * Streams one station file (CSV, gzipped or not, Beijing local time) as hourly records in UTC epoch ms with
  * canonical metric names. `NA` fields are left out, never sent as values; any other unreadable
  * field throws with file and line, since it means the file is not what we think it is.
  */
