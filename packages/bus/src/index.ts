@@ -15,11 +15,19 @@ export type { Delivery, Handler, HandlerResult } from './process-batch.ts';
 export { createPublisher, type Publisher, type PublisherOptions } from './publisher.ts';
 export { compareIds } from './stream-id.ts';
 export {
+  AlertEvent,
+  Anomaly,
+  AnomalyKind,
+  alerts,
+  anomalies,
   DeadLetter,
   dlq,
+  ForecastStep,
   MetricValues,
   OrderMessage,
   orders,
+  Prediction,
+  predictions,
   Reading,
   readings,
   streams,

@@ -76,5 +76,105 @@ export const orders = defineStream({
   trim: { maxAgeMs: 7 * 24 * HOUR_MS, maxLen: 100_000 },
 });
 
+const SensorRef = t.String({ minLength: 1, maxLength: 128 });
+const MetricName = t.String({ minLength: 1, maxLength: 64 });
+const ModelVersion = t.String({ minLength: 1, maxLength: 64, description: 'the model registry version' });
+
+/** One forecast step: the quantiles of a metric `minutes` after the forecast's `ts`. */
+export const ForecastStep = t.Object({
+  minutes: t.Integer({ minimum: 1, maximum: 10_080, description: 'horizon after ts, minutes' }),
+  p10: t.Number(),
+  p50: t.Number(),
+  p90: t.Number(),
+});
+/** One forecast step. */
+export type ForecastStep = Static<typeof ForecastStep>;
+
+/** A sensor's forecast of one metric from the reading at `ts`, by the predictor. */
+export const Prediction = t.Object({
+  sensorId: SensorRef,
+  metric: MetricName,
+  ts: t.Integer({ minimum: 0, description: 'the newest input reading, epoch ms (UTC)' }),
+  horizons: t.Array(ForecastStep, { minItems: 1, maxItems: 64 }),
+  model: t.String({ minLength: 1, maxLength: 64, description: 'model name, e.g. pm25-forecast' }),
+  modelVersion: ModelVersion,
+  createdAt: t.Integer({ minimum: 0 }),
+});
+/** A sensor's forecast of one metric. */
+export type Prediction = Static<typeof Prediction>;
+
+/** What kind of fault an anomaly is. */
+export const AnomalyKind = t.Union([
+  t.Literal('spike'),
+  t.Literal('stuck'),
+  t.Literal('drift'),
+  t.Literal('dropout'),
+  t.Literal('out_of_range'),
+]);
+/** What kind of fault an anomaly is. */
+export type AnomalyKind = Static<typeof AnomalyKind>;
+
+/** A reading (or a gap, for dropouts) the predictor scored as abnormal. */
+export const Anomaly = t.Object({
+  sensorId: SensorRef,
+  metric: MetricName,
+  ts: t.Integer({ minimum: 0, description: 'the reading (or the start of the gap), epoch ms' }),
+  kind: AnomalyKind,
+  score: t.Number({ minimum: 0, maximum: 1, description: '0 normal … 1 certainly abnormal' }),
+  value: t.Optional(t.Number()),
+  expected: t.Optional(t.Number()),
+  modelVersion: ModelVersion,
+  detectedAt: t.Integer({ minimum: 0 }),
+});
+/** A reading the predictor scored as abnormal. */
+export type Anomaly = Static<typeof Anomaly>;
+
+/**
+ * An alert's life: `open` once, `update` while it lasts (new value, severity), `resolve` once.
+ * `visibility: 'owner'` shows it to the rule's owner (and admins); `'all'` to every signed-in user.
+ */
+export const AlertEvent = t.Object({
+  id: t.String({ minLength: 1, maxLength: 128, description: 'the alert, the same across its events' }),
+  ruleId: t.String({ minLength: 1, maxLength: 128 }),
+  sensorId: SensorRef,
+  metric: t.Optional(MetricName),
+  state: t.Union([t.Literal('open'), t.Literal('update'), t.Literal('resolve')]),
+  severity: t.Union([t.Literal('info'), t.Literal('warning'), t.Literal('critical')]),
+  message: t.String({ maxLength: 1_000 }),
+  value: t.Optional(t.Number()),
+  ownerId: t.Optional(t.String({ minLength: 1, maxLength: 128 })),
+  visibility: t.Union([t.Literal('owner'), t.Literal('all')]),
+  at: t.Integer({ minimum: 0, description: 'when this state began, epoch ms' }),
+});
+/** An alert's open, update or resolve. */
+export type AlertEvent = Static<typeof AlertEvent>;
+
+/** Forecasts from the predictor. */
+export const predictions = defineStream({
+  name: 'predictions',
+  schema: Prediction,
+  groups: ['writer', 'alerter'],
+  retry: { maxAttempts: 5, backoffMs: 1_000 },
+  trim: { maxAgeMs: 24 * HOUR_MS, maxLen: 5_000_000 },
+});
+
+/** Anomalies from the predictor. */
+export const anomalies = defineStream({
+  name: 'anomalies',
+  schema: Anomaly,
+  groups: ['writer', 'alerter'],
+  retry: { maxAttempts: 5, backoffMs: 1_000 },
+  trim: { maxAgeMs: 7 * 24 * HOUR_MS, maxLen: 1_000_000 },
+});
+
+/** Alert lifecycles from the alerter; the notifier turns them into emails and SMS. */
+export const alerts = defineStream({
+  name: 'alerts',
+  schema: AlertEvent,
+  groups: ['writer', 'notifier'],
+  retry: { maxAttempts: 8, backoffMs: 2_000 },
+  trim: { maxAgeMs: 7 * 24 * HOUR_MS, maxLen: 1_000_000 },
+});
+
 /** Every stream of the platform, by name. */
-export const streams = { readings, dlq, orders } as const;
+export const streams = { readings, dlq, orders, predictions, anomalies, alerts } as const;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, setSystemTime, test } from 'bun:test';
-import { createPublisher, dlq, readings } from '@sensormesh/bus';
+import { createPublisher, dlq, readings, streams } from '@sensormesh/bus';
 import { healthRoutes } from '@sensormesh/http';
 import { recordOrderEvents } from '@sensormesh/store';
 import { useServers } from '@sensormesh/testkit';
@@ -61,7 +61,12 @@ describe('GET /admin/monitoring', () => {
     expect(writer).toMatchObject({ declared: true, exists: true, consumers: 1, pending: 2, lag: 3 });
     const predictor = stream?.groups.find((group) => group.group === 'predictor');
     expect(predictor).toMatchObject({ exists: false, pending: 0, lag: 5 });
-    expect(body.streams.map((entry) => entry.stream).sort()).toEqual(['dlq', 'orders', 'readings']);
+    // Every stream of the catalogue, existing in Redis or not.
+    expect(body.streams.map((entry) => entry.stream).sort()).toEqual(
+      Object.values(streams)
+        .map((def) => def.name)
+        .sort(),
+    );
 
     expect(body.deadLetters).toEqual({ total: 3, sampled: 3, recentBySource: { mqtt: 2, http: 1 } });
 
