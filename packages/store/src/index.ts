@@ -35,6 +35,8 @@ export function openStore(config: StoreConfig): Promise<Store> {
 export const MIGRATIONS_DIR = new URL('../../../clickhouse', import.meta.url).pathname;
 export * from './queries/accounts.ts';
 export * from './queries/api-keys.ts';
+export * from './queries/export-jobs.ts';
+export * from './queries/export-readings.ts';
 export * from './queries/orders.ts';
 export * from './queries/sensors.ts';
 export * from './queries/table-stats.ts';

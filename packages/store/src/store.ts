@@ -14,6 +14,12 @@ export interface Store {
   query<Row = Record<string, unknown>>(statement: Sql): Promise<Row[]>;
   /** Runs a statement that returns no rows (DDL, INSERT … SELECT, ALTER). */
   command(statement: Sql): Promise<void>;
+  /**
+   * Streams a SELECT's result as raw bytes in an engine output `format` (CSVWithNames, Parquet, …),
+   * chunk by chunk as the engine produces them, so memory stays flat whatever the row count.
+   * Breaking out of the loop (or `signal`) cancels the query.
+   */
+  stream(statement: Sql, format: string, options?: { signal?: AbortSignal }): AsyncIterable<StreamChunk>;
   /** Inserts rows, positionally matching `columns`, in one TabSeparated insert. */
   insert(table: string, columns: readonly string[], rows: readonly (readonly TsvValue[])[]): Promise<void>;
   /** Inserts TabSeparated text the caller encoded (hot paths with a row encoder of their own). */
@@ -21,6 +27,30 @@ export interface Store {
   /** True when the engine answers a trivial query. */
   ping(): Promise<boolean>;
   close(): Promise<void>;
+}
+
+/** One chunk of a streamed result: bytes in the requested format, and its row count when the engine says. */
+export interface StreamChunk {
+  bytes: Uint8Array;
+  /** Rows in this chunk (chDB reports them; over HTTP the server does not). */
+  rows?: number;
+}
+
+/** Output formats `Store.stream` accepts: a closed list, since the name becomes part of the SQL text. */
+export const STREAM_FORMATS = [
+  'CSVWithNames',
+  'CSV',
+  'TabSeparatedWithNames',
+  'JSONEachRow',
+  'JSONCompactEachRow',
+  'Parquet',
+] as const;
+
+/** Refuses a format outside STREAM_FORMATS before it reaches an engine. */
+export function checkStreamFormat(format: string): void {
+  if (!(STREAM_FORMATS as readonly string[]).includes(format)) {
+    throw new StoreError(`unsupported stream format ${JSON.stringify(format)}`, '');
+  }
 }
 
 /** What a backend implements; `completeStore` derives the rest of the Store from it. */

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { Session } from 'chdb';
 import { ident, type Sql, sql } from '../sql.ts';
-import { completeStore, parseJsonEachRow, type Store, storeError } from '../store.ts';
+import { checkStreamFormat, completeStore, parseJsonEachRow, type Store, storeError } from '../store.ts';
 
 /** Options for the embedded chDB backend. */
 export interface ChdbOptions {
@@ -13,9 +13,8 @@ export interface ChdbOptions {
 /** Opens a Store on embedded chDB with its data under `path`. */
 export async function openChdbStore(options: ChdbOptions): Promise<Store> {
   mkdirSync(options.path, { recursive: true });
-  const session = new Session(options.path, {
-    connectionArgs: ['--output_format_json_quote_64bit_integers=0'],
-  });
+  const connectionArgs = ['--output_format_json_quote_64bit_integers=0'];
+  const session = new Session(options.path, { connectionArgs });
   const run = async (text: string, format?: string) => {
     try {
       return await session.queryAsync(text, format ? { format } : {});
@@ -36,6 +35,26 @@ export async function openChdbStore(options: ChdbOptions): Promise<Store> {
 
     async command(statement: Sql) {
       await run(statement.text);
+    },
+
+    async *stream(statement: Sql, format: string, { signal } = {}) {
+      checkStreamFormat(format);
+      // Each stream gets a connection of its own to the same data directory: chDB allows one active
+      // stream per connection, and a slow reader must never hold up the process's other queries.
+      const own = new Session(options.path, { connectionArgs });
+      try {
+        await own.queryAsync(sql`USE ${ident(options.database)}`.text);
+        const result = own.queryStream(statement.text, { format, ...(signal ? { signal } : {}) });
+        try {
+          for await (const chunk of result) yield { bytes: chunk.raw(), rows: chunk.numRows };
+        } finally {
+          result.cancel();
+        }
+      } catch (error) {
+        throw storeError('chdb', statement.text, error);
+      } finally {
+        own.close();
+      }
     },
 
     async insertTsv(table: string, columns: readonly string[], body: string) {

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { type ClickHouseClient, ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import { ident, type Sql, sql } from '../sql.ts';
-import { completeStore, parseJsonEachRow, type Store, storeError } from '../store.ts';
+import { checkStreamFormat, completeStore, parseJsonEachRow, type Store, storeError } from '../store.ts';
 
 /** Options for the ClickHouse server backend. */
 export interface ClickHouseServerOptions {
@@ -53,6 +53,34 @@ export async function openClickHouseServerStore(options: ClickHouseServerOptions
         await client.command({ query: statement.text });
       } catch (error) {
         throw storeError('clickhouse-server', statement.text, error);
+      }
+    },
+
+    async *stream(statement: Sql, format: string, { signal } = {}) {
+      checkStreamFormat(format);
+      let body: AsyncIterable<Uint8Array>;
+      try {
+        // exec hands back the raw HTTP body, whatever the format; the Readable pauses while the
+        // caller is not reading, so TCP flow control holds the server back.
+        const result = await client.exec({
+          query: `${statement.text}\nFORMAT ${format}`,
+          ...(signal ? { abort_signal: signal } : {}),
+        });
+        body = result.stream;
+      } catch (error) {
+        throw storeError('clickhouse-server', statement.text, error);
+      }
+      const reader = body[Symbol.asyncIterator]();
+      try {
+        for (;;) {
+          const next = await reader.next().catch((error: unknown) => {
+            throw storeError('clickhouse-server', statement.text, error);
+          });
+          if (next.done) return;
+          yield { bytes: next.value };
+        }
+      } finally {
+        await reader.return?.();
       }
     },
 
