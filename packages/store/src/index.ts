@@ -38,6 +38,7 @@ export * from './queries/api-keys.ts';
 export * from './queries/export-jobs.ts';
 export * from './queries/export-readings.ts';
 export * from './queries/orders.ts';
+export * from './queries/reading-entries.ts';
 export * from './queries/sensors.ts';
 export * from './queries/table-stats.ts';
 export { nextVersion } from './queries/versions.ts';

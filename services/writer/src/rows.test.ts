@@ -19,6 +19,8 @@ describe('readingRows', () => {
         value: 12.4,
         receivedAt: 1_700_000_000_120,
         source: 'mqtt',
+        entryMs: 0,
+        entrySeq: 0,
       },
       {
         sensorId: 's-1',
@@ -27,8 +29,19 @@ describe('readingRows', () => {
         value: 61,
         receivedAt: 1_700_000_000_120,
         source: 'mqtt',
+        entryMs: 0,
+        entrySeq: 0,
       },
     ]);
+  });
+
+  test('every row carries the stream entry id it came from, as two integers', () => {
+    const rows = readingRows(reading, '1700000000123-7');
+    expect(rows.map((row) => [row.metric, row.entryMs, row.entrySeq])).toEqual([
+      ['pm25', 1_700_000_000_123, 7],
+      ['rh', 1_700_000_000_123, 7],
+    ]);
+    expect(rowProblems(rows)).toEqual([]);
   });
 
   test('a reading without metrics has no rows', () => {

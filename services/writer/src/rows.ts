@@ -4,8 +4,14 @@ import { TypeCompiler } from '@sinclair/typebox/compiler';
 
 const checkRow = TypeCompiler.Compile(ReadingRow);
 
-/** Flattens a reading into the store's long format: one row per metric. */
-export function readingRows(reading: Reading): ReadingRow[] {
+/**
+ * Flattens a reading into the store's long format: one row per metric, each carrying the stream
+ * entry id ("<ms>-<seq>") so WebSocket clients can be replayed from ClickHouse in stream order.
+ */
+export function readingRows(reading: Reading, entryId?: string): ReadingRow[] {
+  const dash = entryId ? entryId.indexOf('-') : -1;
+  const entryMs = dash > 0 ? Number(entryId?.slice(0, dash)) : 0;
+  const entrySeq = dash > 0 ? Number(entryId?.slice(dash + 1)) : 0;
   const rows: ReadingRow[] = [];
   for (const metric in reading.metrics) {
     rows.push({
@@ -15,6 +21,8 @@ export function readingRows(reading: Reading): ReadingRow[] {
       value: reading.metrics[metric] as number,
       receivedAt: reading.receivedAt,
       source: reading.source,
+      entryMs,
+      entrySeq,
     });
   }
   return rows;

@@ -71,7 +71,7 @@ describe('writer', () => {
     await publisher.publishBatch(readings, batch.slice(0, 400));
     await redis.xgroup('CREATE', readings.name, 'writer', '0', 'MKSTREAM');
     await redis.xreadgroup('GROUP', 'writer', 'w-dead', 'COUNT', 400, 'STREAMS', readings.name, '>');
-    await insertReadings(store)(batch.slice(0, 200).flatMap(readingRows));
+    await insertReadings(store)(batch.slice(0, 200).flatMap((reading) => readingRows(reading)));
 
     // A live writer is stopped while readings keep coming.
     const first = await start({ WRITER_CONSUMER: 'w-first', WRITER_BATCH_SIZE: 50 });

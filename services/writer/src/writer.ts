@@ -153,7 +153,7 @@ export async function startWriter(ctx: WriterContext, options: WriterOptions = {
     const rows: ReadingRow[] = [];
     const held: HeldEntry[] = [];
     for (const message of messages) {
-      const own = readingRows(message.data);
+      const own = readingRows(message.data, message.id);
       const problems = rowProblems(own);
       if (problems.length > 0) {
         // Whole or not at all: the dead letter then holds the complete reading for a replay.

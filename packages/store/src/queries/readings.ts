@@ -14,10 +14,22 @@ export const ReadingRow = t.Object({
   value: t.Number(),
   receivedAt: t.Integer(),
   source: t.String({ maxLength: 64 }),
+  /** The readings stream entry it came from ("<ms>-<seq>"), for WebSocket replay; 0 when unknown. */
+  entryMs: t.Optional(t.Integer({ minimum: 0 })),
+  entrySeq: t.Optional(t.Integer({ minimum: 0 })),
 });
 export type ReadingRow = Static<typeof ReadingRow>;
 
-const READING_COLUMNS = ['sensor_id', 'metric', 'ts', 'value', 'received_at', 'source'] as const;
+const READING_COLUMNS = [
+  'sensor_id',
+  'metric',
+  'ts',
+  'value',
+  'received_at',
+  'source',
+  'entry_ms',
+  'entry_seq',
+] as const;
 const checkRows = paramsChecker('insertReadings', t.Array(ReadingRow));
 
 /** What an insert did: rows written, and rows skipped because that reading was already stored. */
@@ -32,7 +44,7 @@ export interface InsertReport {
 
 /** One TabSeparated line; values were validated finite, so numbers print as ClickHouse reads them. */
 function readingLine(row: ReadingRow): string {
-  return `${escapeTsv(row.sensorId)}\t${escapeTsv(row.metric)}\t${row.ts}\t${row.value}\t${row.receivedAt}\t${escapeTsv(row.source)}\n`;
+  return `${escapeTsv(row.sensorId)}\t${escapeTsv(row.metric)}\t${row.ts}\t${row.value}\t${row.receivedAt}\t${escapeTsv(row.source)}\t${row.entryMs ?? 0}\t${row.entrySeq ?? 0}\n`;
 }
 
 const keyOf = (sensorId: string, metric: string, ts: number) => `${sensorId}\u0000${metric}\u0000${ts}`;
