@@ -176,5 +176,62 @@ export const alerts = defineStream({
   trim: { maxAgeMs: 7 * 24 * HOUR_MS, maxLen: 1_000_000 },
 });
 
+/** Work for the export worker: run one queued export job (its request is in the store). */
+export const ExportMessage = t.Object({
+  jobId: t.String({ minLength: 1, maxLength: 64 }),
+  userId: t.String({ minLength: 1, maxLength: 128 }),
+  at: t.Integer({ minimum: 0, description: 'when it was queued, epoch ms' }),
+});
+/** Work for the export worker. */
+export type ExportMessage = Static<typeof ExportMessage>;
+
+/**
+ * Queued export jobs. The worker keeps its entry pending while it runs the job, so a job whose
+ * worker died is claimed by another member and run again from the start.
+ */
+export const exports = defineStream({
+  name: 'exports',
+  schema: ExportMessage,
+  groups: ['export-worker'],
+  // An attempt fails mostly when the store is unreachable; each retry writes the file anew.
+  retry: { maxAttempts: 5, backoffMs: 5_000 },
+  trim: { maxAgeMs: 7 * 24 * HOUR_MS, maxLen: 100_000 },
+});
+
+/** Progress of one export job, for its owner's WebSocket `exports` channel. */
+export const ExportProgress = t.Object({
+  jobId: t.String({ minLength: 1, maxLength: 64 }),
+  userId: t.String({ minLength: 1, maxLength: 128, description: 'the owner: only they may see it' }),
+  status: t.Union(
+    ['queued', 'running', 'done', 'failed', 'cancelled', 'expired', 'deleted'].map((s) => t.Literal(s)),
+  ),
+  rows: t.Integer({ minimum: 0, description: 'rows written so far' }),
+  estimatedRows: t.Integer({ minimum: 0 }),
+  progress: t.Number({ minimum: 0, maximum: 1, description: 'rows / estimatedRows, 1 when done' }),
+  bytes: t.Integer({ minimum: 0 }),
+  error: t.Optional(t.String()),
+  at: t.Integer({ minimum: 0, description: 'epoch ms' }),
+});
+/** Progress of one export job. */
+export type ExportProgress = Static<typeof ExportProgress>;
+
+/** Export progress events; gateways read them with plain XREAD (every replica sees every event). */
+export const exportProgress = defineStream({
+  name: 'export-progress',
+  schema: ExportProgress,
+  groups: [],
+  retry: { maxAttempts: 1, backoffMs: 0 },
+  trim: { maxAgeMs: 24 * HOUR_MS, maxLen: 100_000 },
+});
+
 /** Every stream of the platform, by name. */
-export const streams = { readings, dlq, orders, predictions, anomalies, alerts } as const;
+export const streams = {
+  readings,
+  dlq,
+  orders,
+  predictions,
+  anomalies,
+  alerts,
+  exports,
+  exportProgress,
+} as const;
