@@ -1,0 +1,87 @@
+import { CHANNELS, type Dataset } from '../data/dataset.ts';
+import { completeHours, fillForward } from '../data/gaps.ts';
+import { FEATURE_NAMES, HORIZONS, TARGETS, WINDOW_HOURS, windowFeatures } from './spec.ts';
+
+/** Forecast samples: features per origin and the observed targets (log1p), NaN where unobserved. */
+export interface ForecastSamples {
+  count: number;
+  /** [count × FEATURE_NAMES] */
+  features: Float64Array;
+  /** [count × TARGETS × HORIZONS] observed log1p(target) at origin + h, NaN when missing. */
+  targets: Float64Array;
+  /** Per sample: station index and origin (epoch hours). */
+  station: Int32Array;
+  origin: Float64Array;
+  /** Per sample and target: the raw value at the origin (persistence forecast). */
+  last: Float64Array;
+}
+
+export interface SampleOptions {
+  /** Origins (epoch hours, inclusive) to take; the window before them may reach earlier. */
+  fromHour: number;
+  toHour: number;
+  /** Take every `stride`-th origin (training subsamples; evaluation takes every hour). */
+  stride?: number;
+  /** Keep only origins whose whole target span is observed (training); else NaN targets stay. */
+  requireTargets?: boolean;
+}
+
+const TARGET_CHANNELS = TARGETS.map((target) => CHANNELS.indexOf(target));
+
+/** Builds forecast samples from every station of a dataset at complete windows. */
+export function buildSamples(dataset: Dataset, options: SampleOptions): ForecastSamples {
+  const C = CHANNELS.length;
+  const F = FEATURE_NAMES.length;
+  const per = TARGETS.length * HORIZONS;
+  const stride = options.stride ?? 1;
+  const rows: { station: number; hour: number; origin: number; targets: Float64Array; last: number[] }[] = [];
+  const filledByStation = dataset.stations.map((series) => fillForward(series.values));
+  dataset.stations.forEach((series, s) => {
+    const filled = filledByStation[s] as Float32Array;
+    const complete = completeHours(filled);
+    let run = 0; // complete hours ending at h
+    for (let h = 0; h < dataset.hours; h++) {
+      run = complete[h] ? run + 1 : 0;
+      const origin = dataset.startHour + h;
+      if (origin < options.fromHour || origin > options.toHour || (origin - options.fromHour) % stride !== 0)
+        continue;
+      if (run < WINDOW_HOURS) continue;
+      const targets = new Float64Array(per);
+      let observed = 0;
+      TARGET_CHANNELS.forEach((c, t) => {
+        for (let k = 1; k <= HORIZONS; k++) {
+          const value = h + k < dataset.hours ? (series.values[(h + k) * C + c] as number) : Number.NaN;
+          targets[t * HORIZONS + k - 1] = Number.isNaN(value) ? Number.NaN : Math.log1p(Math.max(value, 0));
+          if (!Number.isNaN(value)) observed++;
+        }
+      });
+      if (observed === 0 || (options.requireTargets && observed < per)) continue;
+      rows.push({
+        station: s,
+        hour: h,
+        origin,
+        targets,
+        last: TARGET_CHANNELS.map((c) => filled[h * C + c] as number),
+      });
+    }
+  });
+  const count = rows.length;
+  const targets = new Float64Array(count * per);
+  const last = new Float64Array(count * TARGETS.length);
+  const features = new Float64Array(count * F);
+  const scratch = new Float64Array(WINDOW_HOURS * 14);
+  rows.forEach((row, i) => {
+    const filled = filledByStation[row.station] as Float32Array;
+    windowFeatures(filled, (row.hour - WINDOW_HOURS + 1) * C, row.origin, features, i * F, scratch);
+    targets.set(row.targets, i * per);
+    last.set(row.last, i * TARGETS.length);
+  });
+  return {
+    count,
+    features,
+    targets,
+    station: Int32Array.from(rows.map((row) => row.station)),
+    origin: Float64Array.from(rows.map((row) => row.origin)),
+    last,
+  };
+}
