@@ -23,6 +23,12 @@ const result = await trainAll(dataset, {
   seed,
   tuneMonths: Number(values['tune-months']),
 });
+// Cards are committed: format them as the repository's formatter would, so a retrain diffs cleanly.
+const cards = ['forecast', 'faults'].flatMap((base) => [`${base}.card.json`, `${base}.card.md`]);
+Bun.spawnSync(['bunx', 'biome', 'format', '--write', ...cards.map((file) => `${values.out}/${file}`)], {
+  stdout: 'ignore',
+  stderr: 'ignore',
+});
 process.stdout.write(
   `${JSON.stringify(
     {
