@@ -49,6 +49,45 @@ export const GatewayEnv = defineEnv({
     default: 10,
     description: 'orders above this many sensors need an admin',
   }),
+  EXPORT_DIR: env.string({
+    default: '.data/exports',
+    description: 'where export jobs keep their files; shared by every gateway replica that serves downloads',
+  }),
+  EXPORT_LINK_SECRET: env.optional(
+    env.string({ minLength: 32, description: 'HMAC key of download links; unset: derived from JWT_SECRET' }),
+  ),
+  EXPORT_LINK_TTL_S: env.int({ minimum: 60, maximum: 7 * 86_400, default: 3_600 }),
+  EXPORT_RETENTION_S: env.int({
+    minimum: 300,
+    maximum: 30 * 86_400,
+    default: 86_400,
+    description: 'how long a finished export file is kept',
+  }),
+  EXPORT_STREAM_MAX_ROWS: env.int({
+    minimum: 0,
+    default: 1_000_000,
+    description: 'exports of at most this many rows stream straight back; larger ones become jobs',
+  }),
+  EXPORT_MAX_ROWS: env.int({ minimum: 1, default: 200_000_000, description: 'larger exports are refused' }),
+  EXPORT_XLSX_MAX_ROWS: env.int({
+    minimum: 1,
+    maximum: 10_485_750,
+    default: 3_145_725,
+    description: 'XLSX rows (split into sheets of 1,048,575)',
+  }),
+  EXPORT_WIDE_MAX_ROWS: env.int({
+    minimum: 1,
+    default: 20_000_000,
+    description: 'stored readings a wide (pivoted) export may read; the engine groups them in memory',
+  }),
+  EXPORT_MAX_RANGE_DAYS: env.int({ minimum: 1, maximum: 36_500, default: 3_660 }),
+  EXPORT_MAX_CONCURRENT_STREAMS: env.int({
+    minimum: 1,
+    maximum: 1_000,
+    default: 8,
+    description: 'direct (non-job) exports streaming at once in this process; more get 429',
+  }),
+  EXPORT_WORKER_CONCURRENCY: env.int({ minimum: 1, maximum: 32, default: 1, description: 'jobs run at once' }),
 });
 
 /** Parsed gateway settings. */

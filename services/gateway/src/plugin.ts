@@ -11,6 +11,7 @@ import { apiKeyService } from './modules/api-keys/service.ts';
 import { authModule } from './modules/auth/index.ts';
 import { authService } from './modules/auth/service.ts';
 import { accessTokens } from './modules/auth/tokens.ts';
+import { exportModule } from './modules/export/index.ts';
 import { monitoringModule } from './modules/monitoring/index.ts';
 import { ordersModule } from './modules/orders/index.ts';
 import { ratePolicies, requestLimiter } from './modules/rate-limit/index.ts';
@@ -22,6 +23,7 @@ import { usersModule } from './modules/users/index.ts';
 export type { GatewayContext } from './context.ts';
 export type { GatewayDeps } from './deps.ts';
 export { type GatewayConfig, GatewayEnv } from './env.ts';
+export { type ExportWorker, type ExportWorkerOptions, startExportWorker } from './modules/export/index.ts';
 export { type OrderProcessorOptions, startOrderProcessor } from './modules/orders/processor.ts';
 
 /** Builds the gateway's shared services from the process's deps. */
@@ -93,6 +95,7 @@ export function gatewayPlugin(ctx: GatewayContext) {
         .use(sensorsModule(ctx))
         .use(apiKeysModule(ctx))
         .use(ordersModule(ctx))
+        .use(exportModule(ctx))
         .use(monitoringModule(ctx)),
     );
 }

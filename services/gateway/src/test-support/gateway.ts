@@ -14,12 +14,13 @@ let databases = 0;
 
 /**
  * A gateway on real Redis and ClickHouse (a fresh database each time, unless `options.database`
- * names one to share, as replicas do), driven with app.handle.
+ * names one to share, as replicas do), driven with app.handle. `options.chdbPath` puts the store on
+ * embedded chDB in that directory instead of the server.
  */
 export async function testGateway(
   servers: { redisUrl: string; clickhouseUrl: string },
   overrides: Record<string, string> = {},
-  options: { database?: string } = {},
+  options: { database?: string; chdbPath?: string } = {},
 ) {
   const config: GatewayConfig = parseEnv(GatewayEnv, {
     JWT_SECRET: SECRET,
@@ -34,7 +35,11 @@ export async function testGateway(
     ...overrides,
   });
   const database = options.database ?? `gw_${process.pid}_${++databases}`;
-  const store = await openStore({ clickhouseUrl: servers.clickhouseUrl, database });
+  const store = await openStore(
+    options.chdbPath
+      ? { chdbPath: options.chdbPath, database }
+      : { clickhouseUrl: servers.clickhouseUrl, database },
+  );
   await migrate(store, MIGRATIONS_DIR);
   const redis = new Redis(servers.redisUrl);
   await redis.flushall();
