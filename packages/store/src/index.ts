@@ -34,6 +34,13 @@ export function openStore(config: StoreConfig): Promise<Store> {
 /** Path of the repo's migration files. */
 export const MIGRATIONS_DIR = new URL('../../../clickhouse', import.meta.url).pathname;
 export * from './queries/accounts.ts';
+export * from './queries/analytics-hourly.ts';
+export * from './queries/analytics-plan.ts';
+export * from './queries/analytics-platform.ts';
+export * from './queries/analytics-profiles.ts';
+export * from './queries/analytics-timeseries.ts';
+export * from './queries/analytics-tz.ts';
+export * from './queries/anomalies.ts';
 export * from './queries/api-keys.ts';
 export * from './queries/export-jobs.ts';
 export * from './queries/export-readings.ts';

@@ -5,6 +5,8 @@ import type { ReadingRow } from './readings.ts';
 const ROLLUPS = [
   { table: 'readings_per_minute', width: 60_000 },
   { table: 'readings_per_hour', width: 3_600_000 },
+  // Same columns as readings_per_hour, ordered by time for all-sensor queries (migration 006).
+  { table: 'readings_per_hour_by_time', width: 3_600_000 },
 ] as const;
 
 // Keeps each statement's tuple literals far under max_query_size (256 KiB).
