@@ -1,0 +1,247 @@
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AppError } from '@sensormesh/errors';
+import { CHANNELS, type Dataset, loadDataset } from './data/dataset.ts';
+import { fillForward } from './data/gaps.ts';
+import { injectFaults } from './data/inject.ts';
+import { faultFeatures } from './fault/features.ts';
+import { metricReferences, metricSeries } from './fault/samples.ts';
+import { FAULT_CLASSES, FAULT_FEATURE_NAMES, FAULT_METRICS, FAULT_WINDOW } from './fault/spec.ts';
+import { forecastReference } from './forecast/model.ts';
+import { WINDOW_HOURS } from './forecast/spec.ts';
+import { mlpForward } from './nn/mlp.ts';
+import { FaultScorer, ForecastScorer } from './score.ts';
+import { FAULT_FILE, FORECAST_FILE, trainAll } from './train.ts';
+
+const DATA = new URL('../../../shared/data/beijing/train', import.meta.url).pathname;
+const HOUR_MS = 3_600_000;
+
+/** Three stations' last ~5 months: enough for a quick model and a tune slice. */
+async function slice(): Promise<Dataset> {
+  const full = await loadDataset(DATA);
+  const hours = 150 * 24;
+  const from = full.hours - hours;
+  const C = CHANNELS.length;
+  return {
+    startHour: full.startHour + from,
+    hours,
+    stations: full.stations
+      .slice(0, 4)
+      .map((s) => ({ station: s.station, values: s.values.slice(from * C) })),
+  };
+}
+
+let dir: string;
+let dataset: Dataset;
+let trained: Awaited<ReturnType<typeof trainAll>>;
+let forecast: ForecastScorer;
+let faults: FaultScorer;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'sensormesh-models-'));
+  dataset = await slice();
+  trained = await trainAll(dataset, {
+    dataLabel: 'test slice',
+    outDir: dir,
+    seed: 5,
+    tuneMonths: 1,
+    quick: true,
+  });
+  forecast = await ForecastScorer.load(join(dir, FORECAST_FILE));
+  faults = await FaultScorer.load(join(dir, FAULT_FILE), trained.faults.threshold);
+});
+
+afterAll(async () => {
+  await forecast?.release();
+  await faults?.release();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const windowAt = (s: number, h: number) => {
+  const C = CHANNELS.length;
+  const filled = fillForward((dataset.stations[s] as Dataset['stations'][number]).values);
+  const flat = filled.slice((h - WINDOW_HOURS + 1) * C, (h + 1) * C);
+  const rows = Array.from({ length: WINDOW_HOURS }, (_, r) => Array.from(flat.subarray(r * C, (r + 1) * C)));
+  return { flat, rows, originTs: (dataset.startHour + h) * HOUR_MS };
+};
+
+describe('trained on a slice, exported, scored by onnxruntime', () => {
+  test('the forecast graph gives the training code’s own outputs', async () => {
+    const picks = [
+      [0, 500],
+      [1, 1800],
+      [3, 3000],
+    ] as const;
+    const windows = picks.map(([s, h]) => windowAt(s, h));
+    const scored = await forecast.score(windows.map((w) => ({ originTs: w.originTs, values: w.rows })));
+    windows.forEach((w, i) => {
+      const want = forecastReference(trained.forecast.params, w.flat, w.originTs / HOUR_MS);
+      const got = scored[i];
+      expect(got?.pm25).toHaveLength(72);
+      got?.pm25.forEach((q, h) => {
+        for (const [k, value] of [q.p10, q.p50, q.p90].entries()) {
+          const expected = want[h * 3 + k] as number;
+          expect(Math.abs(value - expected)).toBeLessThan(1e-3 * (1 + expected));
+        }
+        expect(q.p10).toBeLessThanOrEqual(q.p50);
+        expect(q.p50).toBeLessThanOrEqual(q.p90);
+      });
+      got?.pm10.forEach((q, h) => {
+        expect(Math.abs(q.p50 - (want[(72 + h) * 3 + 1] as number))).toBeLessThan(
+          1e-3 * (1 + (want[(72 + h) * 3 + 1] as number)),
+        );
+      });
+    });
+  });
+
+  test('the fault graph gives the training code’s own probabilities, gaps and injected faults included', async () => {
+    const injection = injectFaults(dataset, trained.faults.scales, { seed: 9, meanGapHours: 100 });
+    const series = metricSeries(injection.dataset);
+    const references = metricReferences(injection.dataset);
+    const features = new Float64Array(FAULT_FEATURE_NAMES.length);
+    const hidden = new Float64Array(trained.faults.net.hidden);
+    const probs = new Float64Array(FAULT_CLASSES.length);
+    const cases = injection.faults.slice(0, 40).map((fault) => ({
+      mi: FAULT_METRICS.indexOf(fault.metric as (typeof FAULT_METRICS)[number]),
+      s: injection.dataset.stations.findIndex((st) => st.station === fault.station),
+      h: Math.max(FAULT_WINDOW - 1, fault.to - 1),
+    }));
+    expect(new Set(injection.faults.slice(0, 40).map((f) => f.kind)).size).toBe(5);
+    const windows = cases.map(({ mi, s, h }) => {
+      const values = Array.from(
+        (series[mi]?.[s] as Float32Array).subarray(h - FAULT_WINDOW + 1, h + 1),
+        (v) => (Number.isNaN(v) ? null : v),
+      );
+      const reference = Array.from(
+        (references[mi]?.[s] as Float32Array).subarray(h - FAULT_WINDOW + 1, h + 1),
+        (v) => (Number.isNaN(v) ? null : v),
+      );
+      return { metric: FAULT_METRICS[mi] as string, values, reference };
+    });
+    const verdicts = await faults.score(windows);
+    cases.forEach(({ mi, s, h }, i) => {
+      const start = h - FAULT_WINDOW + 1;
+      const metricScale = trained.faults.scales[mi];
+      if (!metricScale) throw new Error('no scale');
+      faultFeatures(
+        series[mi]?.[s] as Float32Array,
+        start,
+        references[mi]?.[s] as Float32Array,
+        start,
+        mi,
+        metricScale,
+        features,
+        0,
+      );
+      mlpForward(trained.faults.net, features, 0, hidden, probs);
+      FAULT_CLASSES.forEach((name, k) => {
+        expect(Math.abs((verdicts[i]?.probabilities[name] as number) - (probs[k] as number))).toBeLessThan(
+          1e-4,
+        );
+      });
+    });
+  });
+
+  test('each model has a card naming its inputs in order, its hash and its training range', async () => {
+    const card = await Bun.file(join(dir, 'forecast.card.json')).json();
+    expect(card.inputs[0].order).toEqual([...CHANNELS]);
+    expect(card.sha256).toBe(
+      new Bun.CryptoHasher('sha256').update(await Bun.file(join(dir, FORECAST_FILE)).bytes()).digest('hex'),
+    );
+    expect(card.training.from).toBe(new Date(dataset.startHour * HOUR_MS).toISOString());
+    const faultCard = await Bun.file(join(dir, 'faults.card.json')).json();
+    expect(faultCard.outputs[0].order).toEqual([...FAULT_CLASSES]);
+    expect(faultCard.details.threshold).toBe(trained.faults.threshold);
+  });
+
+  test('training is deterministic for a seed: the same ONNX bytes twice', async () => {
+    const again = await mkdtemp(join(tmpdir(), 'sensormesh-models-'));
+    try {
+      await trainAll(dataset, {
+        dataLabel: 'test slice',
+        outDir: again,
+        seed: 5,
+        tuneMonths: 1,
+        quick: true,
+      });
+      for (const file of [FORECAST_FILE, FAULT_FILE]) {
+        expect(await Bun.file(join(again, file)).bytes()).toEqual(await Bun.file(join(dir, file)).bytes());
+      }
+    } finally {
+      await rm(again, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('bad windows get a clear VALIDATION_FAILED error', () => {
+  const rejects = async (run: () => Promise<unknown>, message: RegExp) => {
+    const error = await run().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(AppError);
+    expect((error as AppError).code).toBe('VALIDATION_FAILED');
+    expect((error as AppError).message).toMatch(message);
+  };
+
+  test('forecast: wrong window length, wrong row width, NaN, origin off the hour', async () => {
+    const w = windowAt(0, 500);
+    await rejects(
+      () => forecast.score([{ originTs: w.originTs, values: w.rows.slice(1) }]),
+      /expected 72 hourly rows, got 71/,
+    );
+    await rejects(
+      () => forecast.score([{ originTs: w.originTs, values: [...w.rows.slice(1), [1, 2, 3]] }]),
+      /row 71: expected 12 values/,
+    );
+    const withNaN = w.rows.map((row) => [...row]);
+    (withNaN[10] as number[])[0] = Number.NaN;
+    await rejects(
+      () => forecast.score([{ originTs: w.originTs, values: withNaN }]),
+      /window 0 row 10: pm25 is NaN/,
+    );
+    await rejects(() => forecast.score([{ originTs: w.originTs + 1, values: w.rows }]), /on the hour/);
+  });
+
+  test('faults: unknown metric, wrong length, NaN (null is the way to say missing)', async () => {
+    const values = Array.from({ length: FAULT_WINDOW }, (_, i): number | null => 50 + i);
+    await rejects(() => faults.score([{ metric: 'noise', values }]), /not noise/);
+    await rejects(
+      () => faults.score([{ metric: 'pm25', values: values.slice(2) }]),
+      /must hold 72 hourly values, got 70/,
+    );
+    const bad = [...values];
+    bad[5] = Number.NaN;
+    await rejects(() => faults.score([{ metric: 'pm25', values: bad }]), /values\[5\] is NaN; use null/);
+  });
+});
+
+describe('the committed models', () => {
+  const MODELS = new URL('../', import.meta.url).pathname;
+
+  test('the fault model calls a missing last hour a dropout and a steady series clean', async () => {
+    const card = await Bun.file(join(MODELS, 'faults.card.json')).json();
+    const committed = await FaultScorer.load(join(MODELS, FAULT_FILE), card.details.threshold);
+    try {
+      const steady = Array.from({ length: FAULT_WINDOW }, (_, i): number | null => 60 + 10 * Math.sin(i / 4));
+      const missing = [...steady];
+      missing[FAULT_WINDOW - 1] = null;
+      const [gap, clean] = await committed.score([
+        { metric: 'pm25', values: missing, reference: steady },
+        { metric: 'pm25', values: steady, reference: steady },
+      ]);
+      expect(gap?.kind).toBe('dropout');
+      expect(clean?.fault).toBe(false);
+    } finally {
+      await committed.release();
+    }
+  });
+
+  test('the forecast card’s hash is the committed ONNX file’s', async () => {
+    const card = await Bun.file(join(MODELS, 'forecast.card.json')).json();
+    const bytes = await Bun.file(join(MODELS, FORECAST_FILE)).bytes();
+    expect(card.sha256).toBe(new Bun.CryptoHasher('sha256').update(bytes).digest('hex'));
+  });
+});
