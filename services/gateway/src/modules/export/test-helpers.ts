@@ -97,6 +97,12 @@ export function parseCsv(text: string): string[][] {
   return rows;
 }
 
+/** The newest entry id of `export-progress` ('0-0' when empty): wait for events after it. */
+export async function progressCursor(redis: Redis): Promise<string> {
+  const [newest] = (await redis.xrevrange('export-progress', '+', '-', 'COUNT', 1)) as [string, string[]][];
+  return newest?.[0] ?? '0-0';
+}
+
 /**
  * Reads `export-progress` from `after` until an event for `jobId` satisfies `done`; awaits the
  * stream (XREAD BLOCK), never sleeps. Resolves with every event of the job seen, in order.
