@@ -1,3 +1,4 @@
+import { STANDARD_IDS } from '@sensormesh/aqi';
 import { defineEnv, env } from '@sensormesh/config';
 
 const RATE = '^[1-9][0-9]*/[1-9][0-9]*$';
@@ -48,6 +49,28 @@ export const GatewayEnv = defineEnv({
     minimum: 0,
     default: 10,
     description: 'orders above this many sensors need an admin',
+  }),
+  AQI_STANDARD: env.oneOf(STANDARD_IDS, {
+    default: 'us-epa',
+    description: 'the index on the realtime dashboard: us-epa, eu-caqi or in-naqi',
+  }),
+  DASHBOARD_STALE_AFTER_S: env.int({
+    minimum: 1,
+    maximum: 7 * 86_400,
+    default: 900,
+    description: 'a sensor silent for longer than this is stale',
+  }),
+  DASHBOARD_OFFLINE_AFTER_S: env.int({
+    minimum: 2,
+    maximum: 30 * 86_400,
+    default: 3_600,
+    description: 'a sensor silent for longer than this is offline; must exceed DASHBOARD_STALE_AFTER_S',
+  }),
+  DASHBOARD_HOURLY_CACHE_S: env.int({
+    minimum: 1,
+    maximum: 300,
+    default: 15,
+    description: 'how long hourly means (for NowCast and other averages) are reused before a new query',
   }),
   EXPORT_DIR: env.string({
     default: '.data/exports',

@@ -11,6 +11,7 @@ import { apiKeyService } from './modules/api-keys/service.ts';
 import { authModule } from './modules/auth/index.ts';
 import { authService } from './modules/auth/service.ts';
 import { accessTokens } from './modules/auth/tokens.ts';
+import { dashboardModule } from './modules/dashboard/index.ts';
 import { exportModule } from './modules/export/index.ts';
 import { monitoringModule } from './modules/monitoring/index.ts';
 import { ordersModule } from './modules/orders/index.ts';
@@ -96,7 +97,8 @@ export function gatewayPlugin(ctx: GatewayContext) {
         .use(apiKeysModule(ctx))
         .use(ordersModule(ctx))
         .use(exportModule(ctx))
-        .use(monitoringModule(ctx)),
+        .use(monitoringModule(ctx))
+        .use(dashboardModule(ctx)),
     );
 }
 
