@@ -56,12 +56,13 @@ async function compressorCaughtUp(sheet: SheetWriter, stopped: AbortSignal): Pro
 
 /**
  * Streams rows into an XLSX workbook (exceljs's WorkbookWriter: inline strings, no styles), a new
- * sheet every XLSX_SHEET_ROWS rows, and yields the file's bytes as the zip is written.
+ * sheet every `sheetRows` rows (Excel's limit by default), and yields the file's bytes as the zip is written.
  */
 export function xlsxFromRows(
   chunks: AsyncIterable<StreamChunk>,
   columns: readonly string[],
   counter: RowCounter,
+  sheetRows = XLSX_SHEET_ROWS,
 ): AsyncIterable<Uint8Array> {
   const output = new PassThrough();
   // Set when the reader goes away: the producer stops, which cancels the engine's query.
@@ -78,7 +79,7 @@ export function xlsxFromRows(
     let sheets = 0;
     for await (const row of rowValues(chunks)) {
       if (stop.signal.aborted) return;
-      if (!sheet || inSheet === XLSX_SHEET_ROWS) {
+      if (!sheet || inSheet === sheetRows) {
         sheet?.commit();
         sheets++;
         sheet = workbook.addWorksheet(sheets === 1 ? 'data' : `data ${sheets}`) as unknown as SheetWriter;
