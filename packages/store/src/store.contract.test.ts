@@ -205,8 +205,48 @@ for (const backend of backends) {
       ).toEqual(tablesBefore);
     });
 
+    test('sensors sharing timestamps: only the exact reading and metric count as stored', async () => {
+      // Fleets report on the same clock ticks. A reading of one sensor at a tick is no duplicate of
+      // another sensor's at that tick, and a stored (sensor, ts) with a new metric is a new row.
+      const tick = START + 1_200 * 86_400_000;
+      const row = (sensorId: string, metric: string, ts: number, value = 1): ReadingRow => ({
+        sensorId,
+        metric,
+        ts,
+        value,
+        receivedAt: tick,
+        source: 'ticks',
+      });
+      // Ids with "|" and digits: a reading's key is "<ts offset>|<id>", which no other pair can spell.
+      const ids = ['a', 'a|1', '1|a', "b'|0"];
+      const stored = ids.flatMap((id) => [row(id, 'pm25', tick), row(id, 'pm25', tick + 1_000)]);
+      expect(await insertReadings(store)(stored)).toEqual({ inserted: 8, duplicates: 0 });
+      const batch = [
+        row('a', 'pm25', tick, 99), // stored: skipped
+        row('a', 'no2', tick), // new metric of a stored reading
+        row('c', 'pm25', tick), // new sensor at a stored tick
+        row('c', 'pm25', tick, 5), // repeated within the batch: the first wins
+        row('a|1', 'pm25', tick + 1), // a new tick of a stored sensor
+        row('1|a', 'pm25', tick + 1_000), // stored: skipped
+      ];
+      expect(await insertReadings(store)(batch)).toEqual({ inserted: 3, duplicates: 3 });
+      const found = await store.query<{ sensor_id: string; metric: string; ts: number; value: number }>(
+        sql`SELECT sensor_id, metric, ts, value FROM readings_raw
+            WHERE ts >= ${tick} AND ts <= ${tick + 1_000} ORDER BY sensor_id, metric, ts`,
+      );
+      expect(found.length).toBe(11);
+      expect(found.filter((r) => r.sensor_id === 'c')).toEqual([
+        { sensor_id: 'c', metric: 'pm25', ts: tick, value: 1 },
+      ]);
+      expect(found.filter((r) => r.sensor_id === 'a' && r.ts === tick)).toEqual([
+        { sensor_id: 'a', metric: 'no2', ts: tick, value: 1 },
+        { sensor_id: 'a', metric: 'pm25', ts: tick, value: 1 },
+      ]);
+    });
+
     test('a batch too wide for one lookup statement is split, and still stored exactly once', async () => {
-      // 30,000 distinct timestamps over 2,000 long sensor ids: one IN list would pass max_query_size.
+      // 30,000 distinct timestamps over 2,000 long sensor ids: about 2 MB of keys, over the 1 MB
+      // a lookup statement may carry, so it takes several.
       const wideStart = START + 400 * 86_400_000;
       const wide: ReadingRow[] = Array.from({ length: 30_000 }, (_, i) => ({
         sensorId: `wide-sensor-with-a-long-identifier-${String(i % 2_000).padStart(5, '0')}`,

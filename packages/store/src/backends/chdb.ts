@@ -13,7 +13,8 @@ export interface ChdbOptions {
 /** Opens a Store on embedded chDB with its data under `path`. */
 export async function openChdbStore(options: ChdbOptions): Promise<Store> {
   mkdirSync(options.path, { recursive: true });
-  const connectionArgs = ['--output_format_json_quote_64bit_integers=0'];
+  // Same settings as the server backend (backends/clickhouse-server.ts says why).
+  const connectionArgs = ['--output_format_json_quote_64bit_integers=0', '--max_query_size=4194304'];
   const session = new Session(options.path, { connectionArgs });
   const run = async (text: string, format?: string) => {
     try {

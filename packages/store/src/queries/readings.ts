@@ -4,6 +4,7 @@ import { inList, join, type Sql, sql } from '../sql.ts';
 import type { Store } from '../store.ts';
 import { escapeTsv } from '../tsv.ts';
 import { repairRollups } from './rollup-repair.ts';
+import { groupReadings, type ReadingGroup, rowKey, storedRows } from './stored-readings.ts';
 import { paramsChecker } from './validate.ts';
 
 /** One stored value: a sensor's metric at a time (UTC epoch ms). */
@@ -42,97 +43,33 @@ export interface InsertReport {
   rollupBucketsUnexplained?: number;
 }
 
-/** One TabSeparated line; values were validated finite, so numbers print as ClickHouse reads them. */
-function readingLine(row: ReadingRow): string {
-  return `${escapeTsv(row.sensorId)}\t${escapeTsv(row.metric)}\t${row.ts}\t${row.value}\t${row.receivedAt}\t${escapeTsv(row.source)}\t${row.entryMs ?? 0}\t${row.entrySeq ?? 0}\n`;
-}
-
-const keyOf = (sensorId: string, metric: string, ts: number) => `${sensorId}\u0000${metric}\u0000${ts}`;
-
-/** The batch's distinct readings by key (the first of any repeats wins). */
-function distinctReadings(rows: readonly ReadingRow[]): Map<string, ReadingRow> {
-  const keys = new Map<string, ReadingRow>();
-  for (const row of rows) {
-    const key = keyOf(row.sensorId, row.metric, row.ts);
-    if (!keys.has(key)) keys.set(key, row);
-  }
-  return keys;
-}
-
-/** The sets that bound one lookup on the primary key. */
-interface LookupGroup {
-  sensors: Set<string>;
-  metrics: Set<string>;
-  timestamps: Set<number>;
-  minTs: number;
-  maxTs: number;
-  bytes: number;
-}
-
-// ClickHouse refuses statements over max_query_size (256 KiB by default on both engines), so a
-// large or widely spread batch is looked up in several queries whose literals stay under this.
-const LOOKUP_BUDGET_BYTES = 120_000;
-
-const emptyGroup = (): LookupGroup => ({
-  sensors: new Set(),
-  metrics: new Set(),
-  timestamps: new Set(),
-  minTs: Number.POSITIVE_INFINITY,
-  maxTs: Number.NEGATIVE_INFINITY,
-  bytes: 0,
-});
-
-function addTo(group: LookupGroup, row: ReadingRow): void {
-  group.bytes +=
-    (group.sensors.has(row.sensorId) ? 0 : row.sensorId.length * 2 + 4) +
-    (group.metrics.has(row.metric) ? 0 : row.metric.length * 2 + 4) +
-    (group.timestamps.has(row.ts) ? 0 : 16);
-  group.sensors.add(row.sensorId);
-  group.metrics.add(row.metric);
-  group.timestamps.add(row.ts);
-  if (row.ts < group.minTs) group.minTs = row.ts;
-  if (row.ts > group.maxTs) group.maxTs = row.ts;
-}
-
 /**
- * Lookup groups whose IN lists fit the budget: usually the whole batch in one; a batch that is too
- * wide is cut, in time order, so each group's time range stays narrow.
+ * TabSeparated lines of the rows; values were validated finite, so numbers print as ClickHouse
+ * reads them. A reading's rows share all but metric and value, so those parts are built once.
  */
-function lookupGroups(readings: readonly ReadingRow[]): LookupGroup[] {
-  const whole = emptyGroup();
-  for (const row of readings) addTo(whole, row);
-  if (whole.bytes <= LOOKUP_BUDGET_BYTES) return [whole];
-  const groups: LookupGroup[] = [];
-  let group = emptyGroup();
-  for (const row of [...readings].sort((a, b) => a.ts - b.ts)) {
-    // One row adds at most ~400 bytes (128-char id and 64-char metric, escaped), so this never overshoots.
-    if (group.bytes > LOOKUP_BUDGET_BYTES - 600) {
-      groups.push(group);
-      group = emptyGroup();
+function tsvLines(groups: readonly ReadingGroup[], skip?: (row: ReadingRow) => boolean): string {
+  let body = '';
+  let tail = '';
+  let tailOf: ReadingRow | undefined;
+  for (const group of groups) {
+    const head = `${escapeTsv(group.sensorId)}\t`;
+    const ts = `\t${group.ts}\t`;
+    for (const row of group.rows) {
+      if (skip?.(row)) continue;
+      if (
+        !tailOf ||
+        tailOf.receivedAt !== row.receivedAt ||
+        tailOf.source !== row.source ||
+        tailOf.entryMs !== row.entryMs ||
+        tailOf.entrySeq !== row.entrySeq
+      ) {
+        tail = `\t${row.receivedAt}\t${escapeTsv(row.source)}\t${row.entryMs ?? 0}\t${row.entrySeq ?? 0}\n`;
+        tailOf = row;
+      }
+      body += `${head}${escapeTsv(row.metric)}${ts}${row.value}${tail}`;
     }
-    addTo(group, row);
   }
-  groups.push(group);
-  return groups;
-}
-
-/**
- * Which of the batch's keys are stored. Each filter is a superset (sensor, metric and timestamp
- * sets, all on the primary key, inside the group's time range so whole partitions are pruned); the
- * exact match happens here, by the caller.
- */
-async function storedKeys(store: Store, readings: readonly ReadingRow[]): Promise<Set<string>> {
-  const found = await Promise.all(
-    lookupGroups(readings).map((group) =>
-      store.query<{ sensor_id: string; metric: string; ts: number }>(sql`
-        SELECT sensor_id, metric, ts FROM readings_raw
-        WHERE ts >= ${group.minTs} AND ts <= ${group.maxTs}
-          AND sensor_id IN ${inList([...group.sensors])}
-          AND metric IN ${inList([...group.metrics])}
-          AND ts IN ${inList([...group.timestamps])}`),
-    ),
-  );
-  return new Set(found.flat().map((row) => keyOf(row.sensor_id, row.metric, row.ts)));
+  return body;
 }
 
 /**
@@ -143,33 +80,20 @@ export function insertReadings(store: Store) {
   return async function insertReadings(rows: readonly ReadingRow[]): Promise<InsertReport> {
     checkRows(rows);
     if (rows.length === 0) return { inserted: 0, duplicates: 0 };
-    const keys = distinctReadings(rows);
-    const lookup = storedKeys(store, [...keys.values()]);
-    // Encode while the lookup is in flight; only the lines of unstored readings are sent.
-    const lines: string[] = [];
-    for (const row of keys.values()) lines.push(readingLine(row));
-    // The lookup is a superset filter: it may return stored keys of other sensors at these times.
-    const stored = await lookup;
-    let body: string;
-    let inserted = keys.size;
-    if (stored.size === 0) body = lines.join('');
-    else {
-      const fresh: string[] = [];
-      let index = 0;
-      for (const key of keys.keys()) {
-        if (stored.has(key)) inserted--;
-        else fresh.push(lines[index] as string);
-        index++;
-      }
-      body = fresh.join('');
-    }
-    await store.insertTsv('readings_raw', READING_COLUMNS, body);
+    const { groups, distinct } = groupReadings(rows);
+    const stored = await storedRows(store, groups);
+    const isStored = (row: ReadingRow) => stored.has(rowKey(row.sensorId, row.metric, row.ts));
+    const again = stored.size === 0 ? [] : groups.flatMap((group) => group.rows.filter(isStored));
+    await store.insertTsv(
+      'readings_raw',
+      READING_COLUMNS,
+      tsvLines(groups, again.length > 0 ? isStored : undefined),
+    );
+    const inserted = distinct - again.length;
     const report: InsertReport = { inserted, duplicates: rows.length - inserted };
-    if (inserted === keys.size) return report;
+    if (again.length === 0) return report;
     // A batch that finds its own readings stored may be the retry of an insert that died between
     // readings_raw and its rollups: make sure the rollups counted them (rollup-repair.ts).
-    const again: ReadingRow[] = [];
-    for (const [key, row] of keys) if (stored.has(key)) again.push(row);
     const repair = await repairRollups(store, again);
     if (repair.repaired > 0) report.rollupRowsRepaired = repair.repaired;
     if (repair.unexplained > 0) report.rollupBucketsUnexplained = repair.unexplained;
