@@ -161,11 +161,13 @@ describe('export jobs', () => {
     const job = await findExportJob(gw.store)(id);
     if (!job) throw new Error('job missing');
     await saveExportJob(gw.store)({ ...job, expiresAt: Date.now() - 1, updatedAt: Date.now() });
-    const orphan = join(exportDir, `exp_${'ab'.repeat(16)}.0badc0de.part`);
+    const orphanName = `exp_${'ab'.repeat(16)}.0badc0de.part`;
+    const orphan = join(exportDir, orphanName);
     await writeFile(orphan, 'half a file');
     const old = new Date(Date.now() - 2 * 3_600_000);
     await utimes(orphan, old, old);
-    const fresh = join(exportDir, `exp_${'cd'.repeat(16)}.0badc0de.part`);
+    const freshName = `exp_${'cd'.repeat(16)}.0badc0de.part`;
+    const fresh = join(exportDir, freshName);
     await writeFile(fresh, 'being written');
     const running = workers[0];
     if (!running) throw new Error('no worker');
@@ -173,8 +175,8 @@ describe('export jobs', () => {
     expect((await findExportJob(gw.store)(id))?.status).toBe('expired');
     const left = await readdir(exportDir);
     expect(left).not.toContain(`${id}.json`);
-    expect(left).not.toContain(orphan.split('/').at(-1));
-    expect(left).toContain(fresh.split('/').at(-1));
+    expect(left).not.toContain(orphanName);
+    expect(left).toContain(freshName);
     await rm(fresh);
   });
 });

@@ -57,7 +57,9 @@ describe('xlsx', () => {
     const out = await collect(xlsxFromRows(chunked(NDJSON, [20]), ['a', 's'], counter, 2));
     expect(counter.rows).toBe(3);
     const workbook = new ExcelJS.Workbook();
-    await workbook.xlsx.load(out);
+    await workbook.xlsx.load(
+      out.buffer.slice(out.byteOffset, out.byteOffset + out.byteLength) as ArrayBuffer,
+    );
     const sheets = workbook.worksheets.map((sheet) => [
       sheet.name,
       sheet
