@@ -1,6 +1,6 @@
 import { join, resolve } from 'node:path';
 import { startTrimmer, streams } from '@sensormesh/bus';
-import { gatewayContext, startGateway, startOrderProcessor } from '@sensormesh/gateway';
+import { gatewayContext, startExportWorker, startGateway, startOrderProcessor } from '@sensormesh/gateway';
 import { ingestContext, startMqtt, startPollers } from '@sensormesh/ingest';
 import { createLogger } from '@sensormesh/log';
 import { createRegistry } from '@sensormesh/metrics';
@@ -71,10 +71,15 @@ try {
   cleanups.push(() => writer.stop());
 
   const secrets = await withDefaultSecrets(config.DATA_DIR, process.env);
-  const gateway = gatewayContext({ config: loadGatewayEnv(secrets.env), store, redis, logger, registry });
+  // Export files live under DATA_DIR unless EXPORT_DIR says otherwise.
+  const gatewayEnv = { EXPORT_DIR: join(config.DATA_DIR, 'exports'), ...secrets.env };
+  const gateway = gatewayContext({ config: loadGatewayEnv(gatewayEnv), store, redis, logger, registry });
   await startGateway(gateway);
   const orderProcessor = await startOrderProcessor(gateway);
   cleanups.push(() => orderProcessor.stop());
+  // Stopped before the store closes: a job in hand is interrupted and stays pending for the next start.
+  const exportWorker = await startExportWorker(gateway);
+  cleanups.push(() => exportWorker.stop());
   if (secrets.adminPasswordFile) {
     logger.info(
       { email: 'admin@sensormesh.local', passwordFile: secrets.adminPasswordFile },
