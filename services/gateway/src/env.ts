@@ -39,6 +39,35 @@ export const GatewayEnv = defineEnv({
     default: 0,
     description: 'Strict-Transport-Security max-age; 0 (default) sends none: set it only behind HTTPS',
   }),
+  STREAM_MAX_CONNECTIONS_PER_IP: env.int({
+    minimum: 1,
+    default: 100,
+    description: 'open WebSocket streams per client IP; more are closed with 4029',
+  }),
+  STREAM_MAX_SUBSCRIPTIONS: env.int({ minimum: 1, maximum: 1_000, default: 20, description: 'per socket' }),
+  STREAM_BUFFER_BYTES: env.int({
+    minimum: 16_384,
+    // Bun drops (silently) what passes its 16 MiB per-socket backpressureLimit: stay well below it.
+    maximum: 8 * 1_048_576,
+    default: 1_048_576,
+    description: 'bytes queued for one socket before it is closed with 4008 (too slow)',
+  }),
+  STREAM_HEARTBEAT_MS: env.int({
+    minimum: 100,
+    maximum: 300_000,
+    default: 30_000,
+    description: 'ping interval; a socket silent for two intervals is dropped',
+  }),
+  STREAM_SENSOR_REFRESH_MS: env.int({
+    minimum: 1_000,
+    default: 30_000,
+    description: 'how often tag and bounding-box filters pick up registry changes',
+  }),
+  STREAM_REPLAY_MAX_AGE_S: env.int({
+    minimum: 60,
+    default: 7 * 86_400,
+    description: 'the oldest resume cursor a client may replay from',
+  }),
   ORDER_ALLOWED_MODELS: env.string({
     default: 'SM-AQ1,SM-AQ2,SM-IND1',
     description: 'comma-separated sensor models',
@@ -50,27 +79,24 @@ export const GatewayEnv = defineEnv({
     default: 10,
     description: 'orders above this many sensors need an admin',
   }),
-  AQI_STANDARD: env.oneOf(STANDARD_IDS, {
-    default: 'us-epa',
-    description: 'the index on the realtime dashboard: us-epa, eu-caqi or in-naqi',
-  }),
-  DASHBOARD_STALE_AFTER_S: env.int({
+  ANALYTICS_MAX_RANGE_DAYS: env.int({
     minimum: 1,
-    maximum: 7 * 86_400,
-    default: 900,
-    description: 'a sensor silent for longer than this is stale',
+    maximum: 3_660,
+    default: 366,
+    description: 'the longest range one analytics request may cover',
   }),
-  DASHBOARD_OFFLINE_AFTER_S: env.int({
-    minimum: 2,
-    maximum: 30 * 86_400,
-    default: 3_600,
-    description: 'a sensor silent for longer than this is offline; must exceed DASHBOARD_STALE_AFTER_S',
+  ANALYTICS_MAX_BUCKETS: env.int({
+    minimum: 10,
+    maximum: 1_000_000,
+    default: 10_000,
+    description: 'time buckets per series in one analytics answer',
   }),
-  DASHBOARD_HOURLY_CACHE_S: env.int({
-    minimum: 1,
-    maximum: 300,
-    default: 15,
-    description: 'how long hourly means (for NowCast and other averages) are reused before a new query',
+  ANALYTICS_MAX_SENSORS: env.int({ minimum: 1, maximum: 1_000, default: 100, description: 'per request' }),
+  ANALYTICS_MAX_POINTS: env.int({
+    minimum: 100,
+    maximum: 10_000_000,
+    default: 500_000,
+    description: 'buckets × series in one analytics answer',
   }),
   EXPORT_DIR: env.string({
     default: '.data/exports',
@@ -111,6 +137,28 @@ export const GatewayEnv = defineEnv({
     description: 'direct (non-job) exports streaming at once in this process; more get 429',
   }),
   EXPORT_WORKER_CONCURRENCY: env.int({ minimum: 1, maximum: 32, default: 1, description: 'jobs run at once' }),
+  AQI_STANDARD: env.oneOf(STANDARD_IDS, {
+    default: 'us-epa',
+    description: 'the index on the realtime dashboard: us-epa, eu-caqi or in-naqi',
+  }),
+  DASHBOARD_STALE_AFTER_S: env.int({
+    minimum: 1,
+    maximum: 7 * 86_400,
+    default: 900,
+    description: 'a sensor silent for longer than this is stale',
+  }),
+  DASHBOARD_OFFLINE_AFTER_S: env.int({
+    minimum: 2,
+    maximum: 30 * 86_400,
+    default: 3_600,
+    description: 'a sensor silent for longer than this is offline; must exceed DASHBOARD_STALE_AFTER_S',
+  }),
+  DASHBOARD_HOURLY_CACHE_S: env.int({
+    minimum: 1,
+    maximum: 300,
+    default: 15,
+    description: 'how long hourly means (for NowCast and other averages) are reused before a new query',
+  }),
 });
 
 /** Parsed gateway settings. */

@@ -6,12 +6,14 @@ import { Elysia } from 'elysia';
 import type { GatewayContext } from './context.ts';
 import type { GatewayDeps } from './deps.ts';
 import { accessControl } from './modules/access/index.ts';
+import { analyticsModule } from './modules/analytics/index.ts';
 import { apiKeysModule } from './modules/api-keys/index.ts';
 import { apiKeyService } from './modules/api-keys/service.ts';
 import { authModule } from './modules/auth/index.ts';
 import { authService } from './modules/auth/service.ts';
 import { accessTokens } from './modules/auth/tokens.ts';
 import { dashboardModule } from './modules/dashboard/index.ts';
+import { dashboardPage, PAGE_PATHS } from './modules/dashboard/page.ts';
 import { exportModule } from './modules/export/index.ts';
 import { monitoringModule } from './modules/monitoring/index.ts';
 import { ordersModule } from './modules/orders/index.ts';
@@ -19,6 +21,8 @@ import { ratePolicies, requestLimiter } from './modules/rate-limit/index.ts';
 import { bodyLimit } from './modules/security/body-limit.ts';
 import { securityHeaders } from './modules/security/headers.ts';
 import { sensorsModule } from './modules/sensors/index.ts';
+import { streamModule } from './modules/stream/index.ts';
+import { streamHub } from './modules/stream/service.ts';
 import { usersModule } from './modules/users/index.ts';
 
 export type { GatewayContext } from './context.ts';
@@ -26,6 +30,7 @@ export type { GatewayDeps } from './deps.ts';
 export { type GatewayConfig, GatewayEnv } from './env.ts';
 export { type ExportWorker, type ExportWorkerOptions, startExportWorker } from './modules/export/index.ts';
 export { type OrderProcessorOptions, startOrderProcessor } from './modules/orders/processor.ts';
+export { type FanoutOptions, type StreamFanout, startStreamFanout } from './modules/stream/fanout.ts';
 
 /** Builds the gateway's shared services from the process's deps. */
 export function gatewayContext(deps: GatewayDeps): GatewayContext {
@@ -56,7 +61,8 @@ export function gatewayContext(deps: GatewayDeps): GatewayContext {
     { limit },
   );
   const sensors = sensorService({ store: deps.store, redis: deps.redis, logger: deps.logger });
-  return { ...deps, tokens, auth, access, sensors, apiKeys };
+  const streams = streamHub({ ...deps, tokens, sensors });
+  return { ...deps, tokens, auth, access, sensors, apiKeys, streams };
 }
 
 /** The public API under /api/v1, with OpenAPI at /docs; mounted by the mesh or run alone. */
@@ -66,7 +72,7 @@ export function gatewayPlugin(ctx: GatewayContext) {
   return new Elysia({ name: 'sensormesh.gateway', normalize: false })
     .use(requestContext(ctx.logger))
     .use(errorHandler(ctx.logger))
-    .use(securityHeaders({ hstsMaxAgeS: ctx.config.HSTS_MAX_AGE_S, htmlPaths: ['/docs'] }))
+    .use(securityHeaders({ hstsMaxAgeS: ctx.config.HSTS_MAX_AGE_S, htmlPaths: ['/docs', ...PAGE_PATHS] }))
     .use(bodyLimit(ctx.config.BODY_LIMIT_BYTES))
     .use(
       cors({
@@ -89,15 +95,18 @@ export function gatewayPlugin(ctx: GatewayContext) {
         },
       }),
     )
+    .use(dashboardPage(ctx))
     .group('/api/v1', (api) =>
       api
         .use(authModule(ctx))
+        .use(streamModule(ctx))
         .use(usersModule(ctx))
         .use(sensorsModule(ctx))
         .use(apiKeysModule(ctx))
         .use(ordersModule(ctx))
         .use(exportModule(ctx))
         .use(monitoringModule(ctx))
+        .use(analyticsModule(ctx))
         .use(dashboardModule(ctx)),
     );
 }

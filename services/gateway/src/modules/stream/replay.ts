@@ -1,0 +1,195 @@
+import { compareIds } from '@sensormesh/bus';
+import { readingEntries } from '@sensormesh/store';
+import type { Channel } from './channels.ts';
+import { decodeEntry, nextId, prevId, splitId } from './entries.ts';
+import type { StreamHub } from './hub.ts';
+import { frames, StreamError } from './messages.ts';
+import type { Session, Subscription } from './session.ts';
+
+/** Stream entries per XRANGE page, and archived readings per ClickHouse page. */
+const PAGE = 500;
+/** Sensor lists longer than this are filtered here rather than in SQL (query-size bound). */
+const SQL_SENSOR_LIMIT = 500;
+
+interface StreamState {
+  firstId: string | null;
+  lastGeneratedId: string;
+}
+
+function parseInfo(reply: unknown): StreamState {
+  const record: Record<string, unknown> = {};
+  if (Array.isArray(reply))
+    for (let i = 0; i + 1 < reply.length; i += 2) record[String(reply[i])] = reply[i + 1];
+  const first = record['first-entry'];
+  return {
+    firstId: Array.isArray(first) ? String(first[0]) : null,
+    lastGeneratedId: String(record['last-generated-id'] ?? '0-0'),
+  };
+}
+
+/** The newest id the stream ever issued ('0-0' when it does not exist). */
+export async function lastGeneratedId(hub: StreamHub, stream: string): Promise<string> {
+  const reply = await hub.redis.xinfo('STREAM', stream).catch((error: Error) => {
+    if (/no such key/i.test(error.message)) return null;
+    throw error;
+  });
+  return reply === null ? '0-0' : parseInfo(reply).lastGeneratedId;
+}
+
+/** One subscription's replay: the frames it sends and the checks it applies to each event. */
+class Replayer {
+  private readonly channel: Channel;
+  private readonly audiences: readonly string[];
+  private readonly prefix: string;
+  private readonly metrics: ReadonlySet<string> | null;
+  constructor(
+    private readonly hub: StreamHub,
+    private readonly session: Session,
+    private readonly subscription: Subscription,
+  ) {
+    this.channel = subscription.channel;
+    this.audiences = this.channel.audiencesFor(session.principal);
+    this.prefix = frames.eventPrefix(subscription.id, this.channel.name);
+    const metrics = subscription.filter?.metrics;
+    this.metrics = metrics ? new Set(metrics) : null;
+  }
+
+  get active(): boolean {
+    return this.subscription.state === 'replaying' && !this.session.closed;
+  }
+
+  /** Sends one event if the subscription wants it, pacing on the socket's queue. */
+  async offer(cursor: string, event: unknown, raw: string | undefined): Promise<void> {
+    const sensors = this.subscription.sensors;
+    if (sensors) {
+      const sensor = this.channel.sensorOf(event);
+      if (sensor === undefined || !sensors.has(sensor)) return;
+    }
+    if (!this.channel.audiencesOf(event).some((audience) => this.audiences.includes(audience))) return;
+    let data = raw;
+    if (this.metrics) {
+      const projected = this.channel.project(event, this.metrics);
+      if (projected === undefined) return;
+      if (projected !== event) data = undefined;
+      event = projected;
+    }
+    await this.session.writable();
+    if (!this.active) return;
+    this.session.send(frames.event(this.prefix, cursor, data ?? JSON.stringify(event)));
+    this.hub.countReplayed(this.channel.name, 1);
+  }
+
+  /** Replays readings the stream trimmed, from ClickHouse, strictly between `after` and `until`. */
+  async archive(after: string, until: string): Promise<void> {
+    const sensors = this.subscription.sensors;
+    if (sensors?.size === 0) return;
+    const sensorIds = sensors && sensors.size <= SQL_SENSOR_LIMIT ? [...sensors] : undefined;
+    let [afterMs, afterSeq] = splitId(after);
+    const [beforeMs, beforeSeq] = splitId(until);
+    const read = readingEntries(this.hub.store);
+    while (this.active) {
+      const page = await read({
+        afterMs,
+        afterSeq,
+        beforeMs,
+        beforeSeq,
+        limit: PAGE,
+        ...(sensorIds ? { sensorIds } : {}),
+      });
+      for (const stored of page.readings) {
+        if (!this.active) return;
+        const event = {
+          sensorId: stored.sensorId,
+          ts: stored.ts,
+          metrics: stored.metrics,
+          receivedAt: stored.receivedAt,
+          source: stored.source,
+        };
+        await this.offer(`${stored.entryMs}-${stored.entrySeq}`, event, undefined);
+      }
+      if (!page.more || !page.last) return;
+      afterMs = page.last.ms;
+      afterSeq = page.last.seq;
+    }
+  }
+}
+
+/**
+ * Replays a subscription from its `since` cursor, then hands it to the live fan-out with no gap and
+ * no duplicate. The fan-out publishes entries in order and records its position synchronously, so
+ * at any moment it has published exactly the entries up to `hub.position(stream)`. The replay
+ * reads (since, position] page by page (XRANGE, exclusive start) and, once it has sent everything
+ * up to the position it reads in the same synchronous step, joins the live topics: later entries
+ * reach the socket through the fan-out, earlier ones came through the replay.
+ *
+ * Entries the stream trimmed (its first entry lies past the one after the cursor) come from
+ * ClickHouse for archived channels (readings, by their stored entry id), up to the stream's first
+ * entry; other channels answer GONE, since a silent gap is what the protocol promises never to leave.
+ */
+export async function replaySubscription(
+  hub: StreamHub,
+  session: Session,
+  subscription: Subscription,
+  since: string,
+): Promise<void> {
+  const replayer = new Replayer(hub, session, subscription);
+  const stream = subscription.channel.stream.name;
+  let last = since;
+  if (compareIds(last, hub.position(stream)) > 0) {
+    // A cursor from a replica whose fan-out is further along: wait until this one has caught up.
+    if (compareIds(last, await lastGeneratedId(hub, stream)) > 0) {
+      throw new StreamError('VALIDATION_FAILED', 'the cursor is ahead of the stream', [
+        { path: '/since', message: 'no such entry yet' },
+      ]);
+    }
+    await hub.reached(stream, last);
+  }
+  for (;;) {
+    if (!replayer.active) return;
+    const position = hub.position(stream);
+    if (compareIds(last, position) >= 0) {
+      const cursor = compareIds(last, position) > 0 ? last : position;
+      session.send(frames.replayed(subscription.id, cursor));
+      session.activate(subscription);
+      return;
+    }
+    const replies = await hub.redis
+      .multi()
+      .xinfo('STREAM', stream)
+      .xrange(stream, `(${last}`, position, 'COUNT', PAGE)
+      .exec();
+    if (!replayer.active) return;
+    const [infoReply, rangeReply] = replies ?? [];
+    if (rangeReply?.[0]) throw rangeReply[0];
+    const info = infoReply?.[0] ? null : parseInfo(infoReply?.[1]);
+    const entries = (rangeReply?.[1] ?? []) as Array<[string, string[]]>;
+    // Trimmed past `last`: the stream now starts after the entry that would follow it (or holds
+    // nothing, though it issued ids after it). Trimming does not record what it removed (Redis keeps
+    // max-deleted-entry-id for XDEL only), so a cursor whose next entry got a new millisecond counts
+    // as trimmed too: the archive then finds nothing between, and other channels answer GONE.
+    const trimmed = info
+      ? info.firstId === null
+        ? compareIds(info.lastGeneratedId, last) > 0
+        : compareIds(info.firstId, nextId(last)) > 0
+      : true;
+    if (trimmed) {
+      if (!subscription.channel.archived) {
+        throw new StreamError(
+          'GONE',
+          `events after ${last} were trimmed from the ${subscription.channel.name} stream; subscribe without "since"`,
+          { since: last },
+        );
+      }
+      const until = info?.firstId ?? nextId(info ? info.lastGeneratedId : position);
+      await replayer.archive(last, until);
+      last = prevId(until);
+      continue;
+    }
+    for (const [id, fields] of entries) {
+      if (!replayer.active) return;
+      const decoded = decodeEntry(subscription.channel.stream, fields);
+      if (decoded) await replayer.offer(id, decoded.event, decoded.raw);
+    }
+    last = entries.length < PAGE ? position : (entries[entries.length - 1] as [string, string[]])[0];
+  }
+}
