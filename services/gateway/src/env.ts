@@ -79,24 +79,27 @@ export const GatewayEnv = defineEnv({
     default: 10,
     description: 'orders above this many sensors need an admin',
   }),
-  ANALYTICS_MAX_RANGE_DAYS: env.int({
+  AQI_STANDARD: env.oneOf(STANDARD_IDS, {
+    default: 'us-epa',
+    description: 'the index on the realtime dashboard: us-epa, eu-caqi or in-naqi',
+  }),
+  DASHBOARD_STALE_AFTER_S: env.int({
     minimum: 1,
-    maximum: 3_660,
-    default: 366,
-    description: 'the longest range one analytics request may cover',
+    maximum: 7 * 86_400,
+    default: 900,
+    description: 'a sensor silent for longer than this is stale',
   }),
-  ANALYTICS_MAX_BUCKETS: env.int({
-    minimum: 10,
-    maximum: 1_000_000,
-    default: 10_000,
-    description: 'time buckets per series in one analytics answer',
+  DASHBOARD_OFFLINE_AFTER_S: env.int({
+    minimum: 2,
+    maximum: 30 * 86_400,
+    default: 3_600,
+    description: 'a sensor silent for longer than this is offline; must exceed DASHBOARD_STALE_AFTER_S',
   }),
-  ANALYTICS_MAX_SENSORS: env.int({ minimum: 1, maximum: 1_000, default: 100, description: 'per request' }),
-  ANALYTICS_MAX_POINTS: env.int({
-    minimum: 100,
-    maximum: 10_000_000,
-    default: 500_000,
-    description: 'buckets × series in one analytics answer',
+  DASHBOARD_HOURLY_CACHE_S: env.int({
+    minimum: 1,
+    maximum: 300,
+    default: 15,
+    description: 'how long hourly means (for NowCast and other averages) are reused before a new query',
   }),
   EXPORT_DIR: env.string({
     default: '.data/exports',
@@ -137,28 +140,6 @@ export const GatewayEnv = defineEnv({
     description: 'direct (non-job) exports streaming at once in this process; more get 429',
   }),
   EXPORT_WORKER_CONCURRENCY: env.int({ minimum: 1, maximum: 32, default: 1, description: 'jobs run at once' }),
-  AQI_STANDARD: env.oneOf(STANDARD_IDS, {
-    default: 'us-epa',
-    description: 'the index on the realtime dashboard: us-epa, eu-caqi or in-naqi',
-  }),
-  DASHBOARD_STALE_AFTER_S: env.int({
-    minimum: 1,
-    maximum: 7 * 86_400,
-    default: 900,
-    description: 'a sensor silent for longer than this is stale',
-  }),
-  DASHBOARD_OFFLINE_AFTER_S: env.int({
-    minimum: 2,
-    maximum: 30 * 86_400,
-    default: 3_600,
-    description: 'a sensor silent for longer than this is offline; must exceed DASHBOARD_STALE_AFTER_S',
-  }),
-  DASHBOARD_HOURLY_CACHE_S: env.int({
-    minimum: 1,
-    maximum: 300,
-    default: 15,
-    description: 'how long hourly means (for NowCast and other averages) are reused before a new query',
-  }),
 });
 
 /** Parsed gateway settings. */

@@ -6,14 +6,12 @@ import { Elysia } from 'elysia';
 import type { GatewayContext } from './context.ts';
 import type { GatewayDeps } from './deps.ts';
 import { accessControl } from './modules/access/index.ts';
-import { analyticsModule } from './modules/analytics/index.ts';
 import { apiKeysModule } from './modules/api-keys/index.ts';
 import { apiKeyService } from './modules/api-keys/service.ts';
 import { authModule } from './modules/auth/index.ts';
 import { authService } from './modules/auth/service.ts';
 import { accessTokens } from './modules/auth/tokens.ts';
 import { dashboardModule } from './modules/dashboard/index.ts';
-import { dashboardPage, PAGE_PATHS } from './modules/dashboard/page.ts';
 import { exportModule } from './modules/export/index.ts';
 import { monitoringModule } from './modules/monitoring/index.ts';
 import { ordersModule } from './modules/orders/index.ts';
@@ -72,7 +70,7 @@ export function gatewayPlugin(ctx: GatewayContext) {
   return new Elysia({ name: 'sensormesh.gateway', normalize: false })
     .use(requestContext(ctx.logger))
     .use(errorHandler(ctx.logger))
-    .use(securityHeaders({ hstsMaxAgeS: ctx.config.HSTS_MAX_AGE_S, htmlPaths: ['/docs', ...PAGE_PATHS] }))
+    .use(securityHeaders({ hstsMaxAgeS: ctx.config.HSTS_MAX_AGE_S, htmlPaths: ['/docs'] }))
     .use(bodyLimit(ctx.config.BODY_LIMIT_BYTES))
     .use(
       cors({
@@ -95,7 +93,6 @@ export function gatewayPlugin(ctx: GatewayContext) {
         },
       }),
     )
-    .use(dashboardPage(ctx))
     .group('/api/v1', (api) =>
       api
         .use(authModule(ctx))
@@ -106,7 +103,6 @@ export function gatewayPlugin(ctx: GatewayContext) {
         .use(ordersModule(ctx))
         .use(exportModule(ctx))
         .use(monitoringModule(ctx))
-        .use(analyticsModule(ctx))
         .use(dashboardModule(ctx)),
     );
 }
