@@ -1,6 +1,12 @@
 import { join, resolve } from 'node:path';
 import { startTrimmer, streams } from '@sensormesh/bus';
-import { gatewayContext, startExportWorker, startGateway, startOrderProcessor } from '@sensormesh/gateway';
+import {
+  gatewayContext,
+  startExportWorker,
+  startGateway,
+  startOrderProcessor,
+  startStreamFanout,
+} from '@sensormesh/gateway';
 import { ingestContext, startMqtt, startPollers } from '@sensormesh/ingest';
 import { createLogger } from '@sensormesh/log';
 import { createRegistry } from '@sensormesh/metrics';
@@ -110,6 +116,9 @@ try {
     cleanups.push(() => demo.stop());
   }
 
+  // The WebSocket fan-out reads before the app listens; its stop (closing every socket with 1001)
+  // is pushed after the app's, so it runs first and no open socket keeps app.stop() waiting.
+  const fanout = await startStreamFanout(gateway);
   const app = createMeshApp({
     logger,
     registry,
@@ -122,6 +131,7 @@ try {
     },
   }).listen({ port: config.PORT, hostname: config.HOST, idleTimeout: 30 });
   cleanups.push(() => app.stop());
+  cleanups.push(() => fanout.stop());
   logger.info({ url: `http://localhost:${config.PORT}`, host: config.HOST }, 'mesh listening');
 } catch (error) {
   logger.fatal({ err: error }, 'start-up failed');
