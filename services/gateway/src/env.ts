@@ -79,6 +79,25 @@ export const GatewayEnv = defineEnv({
     default: 10,
     description: 'orders above this many sensors need an admin',
   }),
+  ANALYTICS_MAX_RANGE_DAYS: env.int({
+    minimum: 1,
+    maximum: 3_660,
+    default: 366,
+    description: 'the longest range one analytics request may cover',
+  }),
+  ANALYTICS_MAX_BUCKETS: env.int({
+    minimum: 10,
+    maximum: 1_000_000,
+    default: 10_000,
+    description: 'time buckets per series in one analytics answer',
+  }),
+  ANALYTICS_MAX_SENSORS: env.int({ minimum: 1, maximum: 1_000, default: 100, description: 'per request' }),
+  ANALYTICS_MAX_POINTS: env.int({
+    minimum: 100,
+    maximum: 10_000_000,
+    default: 500_000,
+    description: 'buckets × series in one analytics answer',
+  }),
   AQI_STANDARD: env.oneOf(STANDARD_IDS, {
     default: 'us-epa',
     description: 'the index on the realtime dashboard: us-epa, eu-caqi or in-naqi',

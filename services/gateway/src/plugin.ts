@@ -6,6 +6,7 @@ import { Elysia } from 'elysia';
 import type { GatewayContext } from './context.ts';
 import type { GatewayDeps } from './deps.ts';
 import { accessControl } from './modules/access/index.ts';
+import { analyticsModule } from './modules/analytics/index.ts';
 import { apiKeysModule } from './modules/api-keys/index.ts';
 import { apiKeyService } from './modules/api-keys/service.ts';
 import { authModule } from './modules/auth/index.ts';
@@ -103,6 +104,7 @@ export function gatewayPlugin(ctx: GatewayContext) {
         .use(ordersModule(ctx))
         .use(exportModule(ctx))
         .use(monitoringModule(ctx))
+        .use(analyticsModule(ctx))
         .use(dashboardModule(ctx)),
     );
 }
