@@ -10,7 +10,7 @@ import {
 import type { GatewayContext } from '../../context.ts';
 import { exportFiles } from './files.ts';
 import { FORMATS, type RowCounter } from './formats.ts';
-import { cancelRequested, jobView, newJobId, progressEvent, publishProgress, requestCancel } from './jobs.ts';
+import { cancelRequested, jobView, newJobId, publishProgress, requestCancel } from './jobs.ts';
 import { downloadLinks, linkKey } from './links.ts';
 import type { ExportJobView, ExportRequest } from './model.ts';
 import { type ExportPlan, exportPlanner } from './plan.ts';
@@ -244,8 +244,6 @@ export function exportService(ctx: GatewayContext) {
         },
       });
     },
-
-    progressEvent,
   };
 }
 export type ExportService = ReturnType<typeof exportService>;
