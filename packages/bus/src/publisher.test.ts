@@ -4,7 +4,7 @@ import { createRegistry } from '@sensormesh/metrics';
 import { useServers } from '@sensormesh/testkit';
 import type Redis from 'ioredis';
 import { MESSAGE_FIELD } from './codec.ts';
-import { BusValidationError } from './errors.ts';
+import { BusPublishError, BusValidationError } from './errors.ts';
 import { createPublisher } from './publisher.ts';
 import { parseEntries } from './replies.ts';
 import { type Reading, readings } from './streams.ts';
@@ -31,6 +31,20 @@ describe('publisher', () => {
     expect(entries.map((entry) => entry.id)).toEqual(ids);
     expect(entries[1_234]?.fields).toEqual([MESSAGE_FIELD, JSON.stringify(messages[1_234])]);
     expect(await registry.metrics()).toContain(`bus_messages_published_total{stream="${stream.name}"} 2500`);
+  });
+
+  test('a batch Redis refuses fails with BusPublishError carrying the refusal and no ids', async () => {
+    await redis.set('readings', 'not a stream');
+    const messages = Array.from({ length: 1_500 }, (_, i) => reading(i));
+    const error = await createPublisher(redis)
+      .publishBatch(readings, messages)
+      .catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(BusPublishError);
+    const { ids, cause } = error as BusPublishError;
+    expect(ids).toEqual(messages.map(() => null));
+    expect(String(cause)).toContain('WRONGTYPE');
+    expect(await redis.get('readings')).toBe('not a stream');
   });
 
   test('publish appends one message to the catalogue stream', async () => {

@@ -19,8 +19,29 @@ export interface Publisher {
   publishBatch<D extends StreamDef>(stream: D, messages: readonly MessageOf<D>[]): Promise<string[]>;
 }
 
-/** Pipelines larger than this are split: one reply array per 1,000 commands keeps memory flat. */
+/** Entries per append script call: one reply array per 1,000 entries keeps memory flat. */
 const CHUNK = 1_000;
+
+/**
+ * Appends ARGV to KEYS[1], one entry each, and answers {ids} or, at the first refusal, {ids so far,
+ * error}. One command per chunk instead of one XADD each: ioredis spends ~3 µs of client CPU per
+ * command (object, encoding, reply), the script ~0.5 µs per entry for ~0.4 µs more in Redis.
+ */
+const APPEND = `local ids = {}
+for i = 1, #ARGV do
+  local id = redis.pcall('XADD', KEYS[1], '*', '${MESSAGE_FIELD}', ARGV[i])
+  if type(id) == 'table' and id.err then return {ids, id.err} end
+  ids[i] = id
+end
+return {ids}`;
+type AppendReply = [ids: string[], error?: string];
+
+/**
+ * Runs the append script. EVAL, not EVALSHA: Redis caches the compiled script by its hash anyway,
+ * and a NOSCRIPT retry after a restart could let a later chunk overtake an earlier one.
+ */
+const append = (redis: Redis, stream: string, encoded: string[]) =>
+  redis.eval(APPEND, 1, stream, ...encoded) as Promise<AppendReply>;
 
 /** Creates a publisher on `redis`; it never retries on its own, so a rejection means "maybe not sent". */
 export function createPublisher(
@@ -69,25 +90,25 @@ export function createPublisher(
   ): Promise<string[]> {
     if (messages.length === 0) return [];
     const encoded = encodeAll(stream, messages);
-    // Every chunk is written before the first reply is awaited: one connection keeps them in order.
-    const pending: Promise<[error: Error | null, result: unknown][] | null>[] = [];
-    for (let start = 0; start < encoded.length; start += CHUNK) {
-      const pipeline = redis.pipeline();
-      const end = Math.min(start + CHUNK, encoded.length);
-      for (let i = start; i < end; i++) pipeline.xadd(stream.name, '*', MESSAGE_FIELD, encoded[i] as string);
-      pending.push(pipeline.exec());
-    }
+    // Every chunk is sent before the first reply is awaited: one connection keeps them in order.
+    const pending: Promise<AppendReply>[] = [];
+    for (let start = 0; start < encoded.length; start += CHUNK)
+      pending.push(append(redis, stream.name, encoded.slice(start, start + CHUNK)));
     const ids: (string | null)[] = [];
     let written = 0;
     let failure: unknown;
-    for (const replies of await Promise.allSettled(pending)) {
-      if (replies.status === 'rejected') failure ??= replies.reason;
-      else
-        for (const [error, id] of replies.value ?? []) {
-          if (error) failure ??= error;
-          else written++;
-          ids.push(error ? null : (id as string));
-        }
+    for (const [index, reply] of (await Promise.allSettled(pending)).entries()) {
+      const size = Math.min(CHUNK, encoded.length - index * CHUNK);
+      if (reply.status === 'rejected') {
+        // Refused before it ran, or the connection failed: which entries exist is unknown.
+        failure ??= reply.reason;
+        for (let i = 0; i < size; i++) ids.push(null);
+        continue;
+      }
+      const [chunkIds, error] = reply.value;
+      if (error !== undefined) failure ??= new Error(error);
+      written += chunkIds.length;
+      for (let i = 0; i < size; i++) ids.push(chunkIds[i] ?? null);
     }
     published?.inc({ stream: stream.name }, written);
     if (failure !== undefined) {
