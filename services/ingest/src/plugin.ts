@@ -1,7 +1,7 @@
 import type { Logger } from '@sensormesh/log';
 import type { Registry } from '@sensormesh/metrics';
 import { sensorService } from '@sensormesh/registry';
-import type { Store } from '@sensormesh/store';
+import { findSensorsByIds, type Store } from '@sensormesh/store';
 import { Elysia } from 'elysia';
 import type Redis from 'ioredis';
 import type { IngestContext } from './context.ts';
@@ -32,7 +32,8 @@ export function ingestContext(deps: {
     logger,
     registry: deps.registry,
   });
-  return { ...deps, logger, sensors, directory: sensorDirectory(sensors), pipeline };
+  const directory = sensorDirectory(findSensorsByIds(deps.store), logger);
+  return { ...deps, logger, sensors, directory, pipeline };
 }
 
 /** Ingest's HTTP routes under /api/v1; the mesh and a standalone ingest mount it. */

@@ -1,5 +1,5 @@
 import { type Static, Type as t } from '@sinclair/typebox';
-import { join, type Sql, sql, tuple } from '../sql.ts';
+import { inList, join, type Sql, sql, tuple } from '../sql.ts';
 import type { Store } from '../store.ts';
 import { nextVersion } from './versions.ts';
 
@@ -94,6 +94,15 @@ export function findSensorById(store: Store) {
   return async function findSensorById(id: string): Promise<SensorRow | undefined> {
     const [row] = await store.query<SensorRecord>(sql`${SENSOR_SELECT} WHERE id = ${id} LIMIT 1`);
     return row && toSensor(row);
+  };
+}
+
+/** The latest version of each sensor with one of these ids (ids with no sensor are left out). */
+export function findSensorsByIds(store: Store) {
+  return async function findSensorsByIds(ids: readonly string[]): Promise<SensorRow[]> {
+    if (ids.length === 0) return [];
+    const rows = await store.query<SensorRecord>(sql`${SENSOR_SELECT} WHERE id IN ${inList(ids)}`);
+    return rows.map(toSensor);
   };
 }
 
