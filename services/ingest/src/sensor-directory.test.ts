@@ -24,14 +24,16 @@ beforeAll(async () => {
   await migrate(store, MIGRATIONS_DIR);
   redis = new Redis(servers.redis.url);
   sensors = sensorService({ store, redis, logger: silentLogger() });
-  for (let i = 0; i < 30; i++) {
-    await sensors.create(
-      { id: `dir-${i}`, name: `dir ${i}`, kind: 'air-quality', metrics: ['vibration'] },
-      'test',
-    );
-  }
+  await Promise.all(
+    Array.from({ length: 30 }, (_, i) =>
+      sensors.create(
+        { id: `dir-${i}`, name: `dir ${i}`, kind: 'air-quality', metrics: ['vibration'] },
+        'test',
+      ),
+    ),
+  );
   await sensors.retire('dir-29', 'test');
-});
+}, 60_000);
 
 afterAll(async () => {
   redis.disconnect();
