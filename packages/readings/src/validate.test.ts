@@ -28,6 +28,7 @@ describe('validateReading', () => {
   test.each([
     ['unknown metric', { bogus: 1 }, 'metrics.bogus', 'unknown_metric'],
     ['badly named metric', { 'PM2.5': 1 }, 'metrics.PM2.5', 'unknown_metric'],
+    ['a name Object.prototype has', { constructor: 1 }, 'metrics.constructor', 'unknown_metric'],
     ['string value', { pm25: '12.4' }, 'metrics.pm25', 'not_a_number'],
     ['null value', { pm25: null }, 'metrics.pm25', 'not_a_number'],
     ['infinite value', { pm25: Number.POSITIVE_INFINITY }, 'metrics.pm25', 'not_finite'],
