@@ -95,10 +95,23 @@ export const Prediction = t.Object({
   sensorId: SensorRef,
   metric: MetricName,
   ts: t.Integer({ minimum: 0, description: 'the newest input reading, epoch ms (UTC)' }),
-  horizons: t.Array(ForecastStep, { minItems: 1, maxItems: 64 }),
+  // Up to a week of hourly steps (the forecast model gives 72).
+  horizons: t.Array(ForecastStep, { minItems: 1, maxItems: 168 }),
   model: t.String({ minLength: 1, maxLength: 64, description: 'model name, e.g. pm25-forecast' }),
   modelVersion: ModelVersion,
   createdAt: t.Integer({ minimum: 0 }),
+  id: t.Optional(
+    t.String({
+      minLength: 1,
+      maxLength: 256,
+      description: 'deterministic per model version, sensor, metric, ts',
+    }),
+  ),
+  role: t.Optional(
+    t.Union([t.Literal('active'), t.Literal('shadow')], {
+      description: 'shadow: a candidate beside the active model',
+    }),
+  ),
 });
 /** A sensor's forecast of one metric. */
 export type Prediction = Static<typeof Prediction>;
@@ -125,6 +138,17 @@ export const Anomaly = t.Object({
   expected: t.Optional(t.Number()),
   modelVersion: ModelVersion,
   detectedAt: t.Integer({ minimum: 0 }),
+  id: t.Optional(
+    t.String({
+      minLength: 1,
+      maxLength: 256,
+      description: 'deterministic per model version, sensor, metric, ts, kind',
+    }),
+  ),
+  threshold: t.Optional(t.Number({ description: 'the score above which the model flags' })),
+  windowStart: t.Optional(
+    t.Integer({ minimum: 0, description: 'first hour of the scored window, epoch ms' }),
+  ),
 });
 /** A reading the predictor scored as abnormal. */
 export type Anomaly = Static<typeof Anomaly>;

@@ -1,0 +1,159 @@
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { type Anomaly, type Prediction, readings } from '@sensormesh/bus';
+import { CHANNELS, ForecastScorer, type ModelCard } from '@sensormesh/models';
+import { useServers } from '@sensormesh/testkit';
+import { DEFAULT_MODELS_DIR } from './registry.ts';
+import { beijingSlice, SLICE_START } from './test-support/beijing.ts';
+import { HOUR_MS, predictorWorld } from './test-support/harness.ts';
+
+const servers = useServers({ redis: true, clickhouse: true });
+let world: Awaited<ReturnType<typeof predictorWorld>>;
+let slice: Awaited<ReturnType<typeof beijingSlice>>;
+let scorer: ForecastScorer;
+let card: ModelCard;
+const H0 = SLICE_START / HOUR_MS;
+const ids = () => slice.map((s) => `aq-${s.station}`);
+
+async function streamMessages<T>(stream: string): Promise<T[]> {
+  const entries = await world.redis.xrange(stream, '-', '+');
+  return entries.map(([, fields]) => JSON.parse(fields[1] as string) as T);
+}
+
+beforeAll(async () => {
+  world = await predictorWorld({ redisUrl: servers.redis.url, clickhouseUrl: servers.clickhouse.url });
+  slice = await beijingSlice();
+  scorer = await ForecastScorer.load(`${DEFAULT_MODELS_DIR}/forecast.onnx`);
+  card = JSON.parse(await Bun.file(`${DEFAULT_MODELS_DIR}/forecast.card.json`).text());
+}, 30_000);
+afterAll(async () => {
+  await scorer?.release();
+  await world?.close();
+});
+
+describe('predictor worker (real Redis and ClickHouse)', () => {
+  test('a sensor-hour closes with its next reading: forecasts on `predictions` for that sensor and hour, as the model gives on the same window', async () => {
+    // 71 hours of history in ClickHouse (where a start rebuilds from), hour 71 over the bus.
+    for (const s of slice) await world.storeHours(`aq-${s.station}`, H0, s.hours.slice(0, 71));
+    const clock = { now: (H0 + 71) * HOUR_MS + 10 * 60_000 };
+    const { predictor } = await world.start(clock);
+    expect(predictor.status().sensors).toBe(6);
+    // Three readings in hour 71 whose mean is the data's hourly value, then one in hour 72.
+    for (const s of slice)
+      await world.publishHours(`aq-${s.station}`, H0 + 71, [s.hours[71] as number[]], [-1, 0, 1]);
+    for (const s of slice) await world.publishHours(`aq-${s.station}`, H0 + 72, [s.hours[72] as number[]]);
+    const result = await world.scored(ids().map((sensorId) => ({ sensorId, hour: H0 + 71 })));
+    expect(result.forecasts).toBe(6);
+    expect(result.skipped).toEqual([]);
+
+    const onStream = await streamMessages<Prediction>('predictions');
+    const ts = (H0 + 71) * HOUR_MS;
+    expect(onStream).toHaveLength(12); // 6 sensors × PM2.5 and PM10
+    const dongsi = onStream.find((p) => p.sensorId === 'aq-dongsi' && p.metric === 'pm25') as Prediction;
+    expect(dongsi).toMatchObject({ ts, modelVersion: card.version, role: 'active' });
+    expect(dongsi.id).toBe(`${card.version}:aq-dongsi:pm25:${ts}`);
+    expect(dongsi.horizons).toHaveLength(72);
+    expect(dongsi.horizons[0]?.minutes).toBe(60);
+    const station = slice.find((s) => s.station === 'dongsi') as (typeof slice)[number];
+    const [expected] = await scorer.score([{ originTs: ts, values: station.hours.slice(0, 72) }]);
+    dongsi.horizons.forEach((step, h) => {
+      const want = expected?.pm25[h] as { p10: number; p50: number; p90: number };
+      expect(step.p50).toBeCloseTo(want.p50, 2);
+      expect(step.p10).toBeCloseTo(want.p10, 2);
+      expect(step.p90).toBeCloseTo(want.p90, 2);
+      expect(step.p10).toBeLessThanOrEqual(step.p50);
+      expect(step.p50).toBeLessThanOrEqual(step.p90);
+    });
+    await predictor.stop();
+  }, 30_000);
+
+  test('a restarted predictor rebuilds its windows from ClickHouse and forecasts the next hour at once', async () => {
+    // The writer stored hour 71 meanwhile; hour 72 is still open in Redis (one reading so far).
+    for (const s of slice) await world.storeHours(`aq-${s.station}`, H0 + 71, [s.hours[71] as number[]]);
+    const clock = { now: (H0 + 72) * HOUR_MS + 30 * 60_000 };
+    const { predictor } = await world.start(clock);
+    expect(predictor.status().sensors).toBe(6);
+    for (const s of slice) await world.publishHours(`aq-${s.station}`, H0 + 73, [s.hours[73] as number[]]);
+    const result = await world.scored(ids().map((sensorId) => ({ sensorId, hour: H0 + 72 })));
+    expect(result.forecasts).toBe(6);
+    const station = slice.find((s) => s.station === 'gucheng') as (typeof slice)[number];
+    const [expected] = await scorer.score([
+      { originTs: (H0 + 72) * HOUR_MS, values: station.hours.slice(1, 73) },
+    ]);
+    const got = result.predictions.find(
+      (p) => p.sensorId === 'aq-gucheng' && p.metric === 'pm10',
+    ) as Prediction;
+    expect(got.horizons[23]?.p50).toBeCloseTo(expected?.pm10[23]?.p50 as number, 2);
+    await predictor.stop();
+  }, 30_000);
+
+  test('an injected PM2.5 spike on one station is flagged on `anomalies`; its neighbours are not', async () => {
+    const clock = { now: (H0 + 74) * HOUR_MS };
+    const { predictor } = await world.start(clock);
+    for (const s of slice) await world.publishHours(`aq-${s.station}`, H0 + 74, [s.hours[74] as number[]]);
+    await world.scored(ids().map((sensorId) => ({ sensorId, hour: H0 + 73 })));
+    const pm25 = CHANNELS.indexOf('pm25');
+    // Hour 75: Dongsi's PM2.5 reads 700 µg/m³ above the real value while the others read the air.
+    for (const s of slice) {
+      const row = [...(s.hours[75] as number[])];
+      if (s.station === 'dongsi') row[pm25] = (row[pm25] as number) + 700;
+      await world.publishHours(`aq-${s.station}`, H0 + 75, [row]);
+    }
+    for (const s of slice) await world.publishHours(`aq-${s.station}`, H0 + 76, [s.hours[76] as number[]]);
+    const result = await world.scored(ids().map((sensorId) => ({ sensorId, hour: H0 + 75 })));
+    const ts = (H0 + 75) * HOUR_MS;
+    const flagged = result.anomalies.filter((a) => a.ts === ts && a.metric === 'pm25');
+    expect(flagged.map((a) => `${a.sensorId}/${a.metric}/${a.kind}`)).toEqual(['aq-dongsi/pm25/spike']);
+    const onStream = (await streamMessages<Anomaly>('anomalies')).filter(
+      (a) => a.ts === ts && a.metric === 'pm25',
+    );
+    expect(onStream).toHaveLength(1);
+    expect(onStream[0]).toMatchObject({ sensorId: 'aq-dongsi', metric: 'pm25', kind: 'spike' });
+    expect(onStream[0]?.score).toBeGreaterThan(0.9);
+    await predictor.stop();
+  }, 30_000);
+
+  test('two replicas share the group: every sensor-hour is scored exactly once', async () => {
+    const clock = { now: (H0 + 77) * HOUR_MS };
+    const a = await world.start(clock, { PREDICTOR_BATCH_SIZE: '2' });
+    const b = await world.start(clock, { PREDICTOR_BATCH_SIZE: '2' });
+    await world.redis.del('predictions');
+    for (const s of slice)
+      await world.publishHours(`aq-${s.station}`, H0 + 77, [
+        s.hours[77] as number[],
+        s.hours[78] as number[],
+      ]);
+    const wanted = ids().flatMap((sensorId) => [
+      { sensorId, hour: H0 + 76 },
+      { sensorId, hour: H0 + 77 },
+    ]);
+    const { passes } = await world.scored(wanted);
+    const due = passes.flatMap((p) =>
+      p.due.filter((d) => d.hour >= H0 + 76).map((d) => `${d.sensorId}@${d.hour}`),
+    );
+    // Each hour closed on exactly one replica, whichever read the reading that closed it.
+    expect(due.sort()).toEqual(wanted.map((w) => `${w.sensorId}@${w.hour}`).sort());
+    const onStream = await streamMessages<Prediction>('predictions');
+    expect(onStream).toHaveLength(wanted.length * 2);
+    expect(new Set(onStream.map((p) => p.id)).size).toBe(onStream.length);
+    const pending = (await world.redis.xpending(readings.name, 'predictor')) as [number];
+    expect(pending[0]).toBe(0);
+    await a.predictor.stop();
+    await b.predictor.stop();
+  }, 30_000);
+  test('too little data means no forecast, with the reason: a new sensor, a sensor without the weather channels', async () => {
+    const clock = { now: (H0 + 77) * HOUR_MS };
+    const { predictor } = await world.start(clock);
+    const rows = slice[0]?.hours.slice(0, 3) as number[][];
+    await world.publishHours('aq-new', H0 + 74, rows);
+    // Only PM: the model also reads the weather, which this sensor does not measure.
+    const pmOnly = rows.map((row) => row.map((v, c) => (c < 2 ? v : Number.NaN)));
+    await world.publishHours('pm-only', H0 + 74, pmOnly);
+    await world.scored(['aq-new', 'pm-only'].map((sensorId) => ({ sensorId, hour: H0 + 75 })));
+    // Both go quiet after hour 76: a sweep after the grace closes their last hour.
+    const result = await predictor.sweep((H0 + 77) * HOUR_MS + 120_000);
+    expect(result.forecasts).toBe(0);
+    const reasons = Object.fromEntries(result.skipped.map((s) => [s.sensorId, s.reason]));
+    expect(reasons).toMatchObject({ 'aq-new': 'short_history', 'pm-only': 'missing_metric' });
+    await predictor.stop();
+  }, 30_000);
+});
