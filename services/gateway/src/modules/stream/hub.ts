@@ -231,8 +231,8 @@ export class StreamHub {
     }
   }
 
-  /** Picks up registry changes for tag and bbox subscriptions. */
-  private async refreshSensors(): Promise<void> {
+  /** Picks up registry changes for tag and bbox subscriptions (on a timer; tests call it). */
+  async refreshSensors(): Promise<void> {
     const dynamic: Array<[Session, Session['subscriptions'] extends Map<string, infer S> ? S : never]> = [];
     for (const session of this.sessions.values())
       for (const subscription of session.subscriptions.values())

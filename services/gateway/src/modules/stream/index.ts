@@ -4,8 +4,9 @@ import { clientIp } from '../access/client-ip.ts';
 import type { Socket } from './session.ts';
 
 // Elysia types `ws.raw` with its own copy of Bun's ServerWebSocket, which predates
-// getBufferedAmount; the object is Bun's own and has it.
-const socket = (ws: { raw: unknown }) => ws.raw as Socket;
+// getBufferedAmount; the object is Bun's own and has it. Elysia's ping/pong handlers get the raw
+// socket itself rather than its wrapper.
+const socket = (ws: object) => ('raw' in ws ? ws.raw : ws) as Socket;
 
 /**
  * `GET /api/v1/stream` (WebSocket): resumable subscriptions to readings, predictions, anomalies,

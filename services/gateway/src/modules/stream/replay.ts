@@ -135,15 +135,9 @@ export async function replaySubscription(
   const replayer = new Replayer(hub, session, subscription);
   const stream = subscription.channel.stream.name;
   let last = since;
-  if (compareIds(last, hub.position(stream)) > 0) {
-    // A cursor from a replica whose fan-out is further along: wait until this one has caught up.
-    if (compareIds(last, await lastGeneratedId(hub, stream)) > 0) {
-      throw new StreamError('VALIDATION_FAILED', 'the cursor is ahead of the stream', [
-        { path: '/since', message: 'no such entry yet' },
-      ]);
-    }
-    await hub.reached(stream, last);
-  }
+  // A cursor from a replica whose fan-out is further along (the session checked the stream has
+  // it): wait until this one has published it too.
+  await hub.reached(stream, last);
   for (;;) {
     if (!replayer.active) return;
     const position = hub.position(stream);

@@ -1,3 +1,4 @@
+import { compareIds } from '@sensormesh/bus';
 import type { Principal } from '../access/model.ts';
 import { CHANNELS, type Channel } from './channels.ts';
 import type { StreamHub } from './hub.ts';
@@ -9,7 +10,7 @@ import {
   type StreamFilter,
   type SubscribeMessage,
 } from './model.ts';
-import { replaySubscription } from './replay.ts';
+import { lastGeneratedId, replaySubscription } from './replay.ts';
 import { needsRegistry, selectSensors } from './sensor-directory.ts';
 import { firehoseTopic, sensorTopic, type TopicClass } from './topics.ts';
 
@@ -75,6 +76,12 @@ function checkFilter(channel: Channel, filter: StreamFilter | undefined): void {
   }
 }
 
+/** The subscription id of a message that failed its checks, when it names one. */
+function idOf(raw: unknown): string | undefined {
+  const id = typeof raw === 'object' && raw !== null ? (raw as { id?: unknown }).id : undefined;
+  return typeof id === 'string' && id.length > 0 && id.length <= 64 ? id : undefined;
+}
+
 /** The `exp` of a JWT the verifier accepted, in epoch ms. */
 function expiryOf(token: string): number {
   const payload = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()) as {
@@ -134,7 +141,7 @@ export class Session {
         await this.subscribe(message);
       }
     } catch (error) {
-      this.fail(error, id);
+      this.fail(error, id ?? idOf(raw));
     }
   }
 
@@ -221,6 +228,17 @@ export class Session {
     } catch (error) {
       this.subscriptions.delete(subscription.id);
       throw error;
+    }
+    if (since !== undefined && compareIds(since, this.hub.position(channel.stream.name)) > 0) {
+      // Past what this replica published: fine if another replica's fan-out is further along
+      // (the replay waits for ours), a client error if the stream never issued it.
+      const newest = await lastGeneratedId(this.hub, channel.stream.name).catch(() => since);
+      if (compareIds(since, newest) > 0) {
+        this.subscriptions.delete(subscription.id);
+        throw new StreamError('VALIDATION_FAILED', 'the cursor is ahead of the stream', [
+          { path: '/since', message: 'no such entry yet' },
+        ]);
+      }
     }
     if (subscription.state === 'closed' || this.closed) return;
     this.hub.countSubscription(channel.name, 1);
