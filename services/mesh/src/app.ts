@@ -3,6 +3,7 @@ import { errorHandler, healthRoutes, type ReadinessCheck, requestContext } from 
 import { type IngestContext, ingestPlugin } from '@sensormesh/ingest';
 import type { Logger } from '@sensormesh/log';
 import type { Registry } from '@sensormesh/metrics';
+import { type Predictor, predictorPlugin } from '@sensormesh/predictor';
 import { Elysia } from 'elysia';
 
 /** What the mesh app needs from the outside. */
@@ -12,6 +13,7 @@ export interface MeshDeps {
   checks: Record<string, ReadinessCheck>;
   gateway: GatewayContext;
   ingest: IngestContext;
+  predictor: Predictor;
 }
 
 /** The one Elysia app of the default mode; later services mount their plugins here. */
@@ -25,5 +27,6 @@ export function createMeshApp(deps: MeshDeps) {
       // gateway so the gateway's body hooks are added after ingest's routes.
       .use(ingestPlugin(deps.ingest))
       .use(gatewayPlugin(deps.gateway))
+      .use(predictorPlugin(deps.predictor))
   );
 }

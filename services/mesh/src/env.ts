@@ -2,6 +2,7 @@ import { defineEnv, env, loadEnv } from '@sensormesh/config';
 import { GatewayEnv } from '@sensormesh/gateway';
 import { IngestEnv } from '@sensormesh/ingest';
 import { LOG_LEVELS } from '@sensormesh/log';
+import { PredictorEnv } from '@sensormesh/predictor';
 import { WriterEnv } from '@sensormesh/writer';
 
 /** The all-in-one process's environment; every variable is optional, defaults are the embedded mode. */
@@ -44,3 +45,6 @@ export const loadWriterEnv = () => loadEnv(WriterEnv);
 
 /** Ingest's settings (MQTT broker or client, validation limits, pipeline batching), parsed once at start-up. */
 export const loadIngestEnv = () => loadEnv(IngestEnv);
+
+/** The predictor's settings (consumer name, grace, sweep and model polling), parsed once at start-up. */
+export const loadPredictorEnv = () => loadEnv(PredictorEnv);

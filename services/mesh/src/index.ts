@@ -10,13 +10,14 @@ import {
 import { ingestContext, startMqtt, startPollers } from '@sensormesh/ingest';
 import { createLogger } from '@sensormesh/log';
 import { createRegistry } from '@sensormesh/metrics';
+import { startPredictor } from '@sensormesh/predictor';
 import { MIGRATIONS_DIR, migrate, openStore } from '@sensormesh/store';
-import { startWriter } from '@sensormesh/writer';
+import { startOutputWriter, startWriter } from '@sensormesh/writer';
 import Redis from 'ioredis';
 import { createMeshApp } from './app.ts';
 import { withDefaultSecrets } from './default-secrets.ts';
 import { startDemo } from './demo.ts';
-import { loadGatewayEnv, loadIngestEnv, loadMeshEnv, loadWriterEnv } from './env.ts';
+import { loadGatewayEnv, loadIngestEnv, loadMeshEnv, loadPredictorEnv, loadWriterEnv } from './env.ts';
 import { type ManagedRedis, startManagedRedis } from './managed-redis.ts';
 
 const REPO_ROOT = resolve(import.meta.dir, '../../..');
@@ -75,6 +76,12 @@ try {
   // Stopped before the store and Redis close (cleanups run in reverse), so its batch in hand finishes.
   const writer = await startWriter({ config: loadWriterEnv(), store, redis, logger, registry });
   cleanups.push(() => writer.stop());
+  // The predictor's forecasts and anomalies into ClickHouse (the writer group on those streams).
+  const outputs = await startOutputWriter({ config: loadWriterEnv(), store, redis, logger, registry });
+  cleanups.push(() => outputs.stop());
+  // Stopped before the output writer, so its last outputs are still stored.
+  const predictor = await startPredictor({ config: loadPredictorEnv(), store, redis, logger, registry });
+  cleanups.push(() => predictor.stop());
 
   const secrets = await withDefaultSecrets(config.DATA_DIR, process.env);
   // Export files live under DATA_DIR unless EXPORT_DIR says otherwise.
@@ -124,10 +131,13 @@ try {
     registry,
     gateway,
     ingest,
+    predictor,
     checks: {
       redis: async () => (await redis.ping()) === 'PONG',
       store: () => store.ping(),
       writer: writer.check,
+      outputs: outputs.check,
+      predictor: predictor.check,
     },
   }).listen({ port: config.PORT, hostname: config.HOST, idleTimeout: 30 });
   cleanups.push(() => app.stop());

@@ -148,10 +148,11 @@ export function latestPredictions(store: Store) {
       ],
       ' AND ',
     );
-    const heads = await store.query<{ sensor_id: string; metric: string; ts: number }>(sql`
-      SELECT sensor_id, metric, max(ts) AS ts FROM predictions WHERE ${where} GROUP BY sensor_id, metric`);
+    // "origin", not "ts": 18.16 would read an alias named like the column into the WHERE.
+    const heads = await store.query<{ sensor_id: string; metric: string; origin: number }>(sql`
+      SELECT sensor_id, metric, max(ts) AS origin FROM predictions WHERE ${where} GROUP BY sensor_id, metric`);
     if (heads.length === 0) return [];
-    const keys = heads.map((h) => tuple([h.sensor_id, h.metric, Number(h.ts)]));
+    const keys = heads.map((h) => tuple([h.sensor_id, h.metric, Number(h.origin)]));
     const rows = await store.query<PredictionRecord>(sql`
       SELECT ${SELECT} FROM predictions
       WHERE role = ${role} AND (sensor_id, metric, ts) IN (${join(keys, ', ')})`);
