@@ -26,7 +26,8 @@ ORDER BY (sensor_id, metric, ts, id);
 -- The model registry. A version's row is rewritten (same task and version, higher `updated_at`)
 -- when its status changes, so readers take argMax(…, updated_at) per (task, version). `status`:
 -- active (serves; one per task), shadow (scored beside the active one), candidate (registered,
--- idle), retired. `card` is the model card JSON, `metrics` what evaluation measured.
+-- idle), retired. `card` is the model card JSON, `metrics` what evaluation measured, `previous`
+-- the version that was active when this one was activated (what a roll-back returns to).
 CREATE TABLE IF NOT EXISTS models (
   task String,
   version String,
@@ -36,6 +37,7 @@ CREATE TABLE IF NOT EXISTS models (
   card String,
   metrics String,
   source String,
+  previous String,
   created_by String,
   created_at Int64,
   updated_at Int64

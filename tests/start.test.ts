@@ -68,7 +68,7 @@ test('scripts/start serves /health and /ready, then stops everything on SIGINT',
     expect(ready.status).toBe(200);
     expect(await ready.json()).toEqual({
       status: 'ready',
-      checks: { redis: 'ok', store: 'ok', writer: 'ok' },
+      checks: { redis: 'ok', store: 'ok', writer: 'ok', outputs: 'ok', predictor: 'ok' },
     });
     const metrics = await fetch(`http://127.0.0.1:${port}/metrics`);
     expect(await metrics.text()).toContain('http_requests_total');

@@ -73,6 +73,7 @@ export async function seedRegistry(store: Store, dir: string, logger: Logger): P
       card: JSON.stringify(card),
       metrics: JSON.stringify(card.metrics ?? {}),
       source: 'seed',
+      previous: '',
       createdBy: 'system',
       createdAt: now,
       updatedAt: now,

@@ -25,6 +25,8 @@ export const ModelVersionRow = t.Object({
   metrics: t.String(),
   /** Where it came from: `seed` (models/ at start-up), `upload`, `retrain`. */
   source: t.String({ maxLength: 32 }),
+  /** The version active when this one was activated ('' if none): what a roll-back returns to. */
+  previous: t.String({ maxLength: 64 }),
   createdBy: t.String({ maxLength: 128 }),
   createdAt: t.Integer({ minimum: 0 }),
   updatedAt: t.Integer({ minimum: 0 }),
@@ -40,6 +42,7 @@ const COLUMNS = [
   'card',
   'metrics',
   'source',
+  'previous',
   'created_by',
   'created_at',
   'updated_at',
@@ -62,6 +65,7 @@ export function putModelVersions(store: Store) {
         r.card,
         r.metrics,
         r.source,
+        r.previous,
         r.createdBy,
         r.createdAt,
         r.updatedAt,
@@ -76,7 +80,7 @@ export function listModelVersions(store: Store) {
     const rows = await store.query<Record<string, string | number>>(sql`
       SELECT task, version, argMax(name, updated_at) AS name, argMax(sha256, updated_at) AS sha256,
              argMax(status, updated_at) AS status, argMax(card, updated_at) AS card,
-             argMax(metrics, updated_at) AS metrics, argMax(source, updated_at) AS source,
+             argMax(metrics, updated_at) AS metrics, argMax(source, updated_at) AS source, argMax(previous, updated_at) AS previous,
              argMax(created_by, updated_at) AS created_by, min(created_at) AS first_created,
              max(updated_at) AS last_updated
       FROM models GROUP BY task, version ORDER BY first_created DESC, version DESC`);
@@ -89,6 +93,7 @@ export function listModelVersions(store: Store) {
       card: String(r.card),
       metrics: String(r.metrics),
       source: String(r.source),
+      previous: String(r.previous),
       createdBy: String(r.created_by),
       createdAt: Number(r.first_created),
       updatedAt: Number(r.last_updated),
