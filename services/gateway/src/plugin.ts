@@ -14,8 +14,10 @@ import { authService } from './modules/auth/service.ts';
 import { accessTokens } from './modules/auth/tokens.ts';
 import { dashboardModule } from './modules/dashboard/index.ts';
 import { exportModule } from './modules/export/index.ts';
+import { modelsAdminModule } from './modules/models-admin/index.ts';
 import { monitoringModule } from './modules/monitoring/index.ts';
 import { ordersModule } from './modules/orders/index.ts';
+import { predictionsModule } from './modules/predictions/index.ts';
 import { ratePolicies, requestLimiter } from './modules/rate-limit/index.ts';
 import { bodyLimit } from './modules/security/body-limit.ts';
 import { securityHeaders } from './modules/security/headers.ts';
@@ -105,7 +107,9 @@ export function gatewayPlugin(ctx: GatewayContext) {
         .use(exportModule(ctx))
         .use(monitoringModule(ctx))
         .use(analyticsModule(ctx))
-        .use(dashboardModule(ctx)),
+        .use(dashboardModule(ctx))
+        .use(predictionsModule(ctx))
+        .use(modelsAdminModule(ctx)),
     );
 }
 

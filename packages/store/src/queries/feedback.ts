@@ -70,23 +70,25 @@ export function listFeedback(store: Store) {
       ],
       ' AND ',
     );
+    // Aggregates get names of their own: 18.16 would read an alias named like a column into WHERE.
     const rows = await store.query<Record<string, string | number>>(sql`
-      SELECT target, target_id, user_id, argMax(id, created_at) AS id, argMax(sensor_id, created_at) AS sensor_id,
-             argMax(metric, created_at) AS metric, argMax(ts, created_at) AS ts,
-             argMax(verdict, created_at) AS verdict, argMax(kind, created_at) AS kind,
-             argMax(note, created_at) AS note, max(created_at) AS last_created
+      SELECT target, target_id, user_id, argMax(id, created_at) AS last_id,
+             argMax(sensor_id, created_at) AS last_sensor, argMax(metric, created_at) AS last_metric,
+             argMax(ts, created_at) AS last_ts, argMax(verdict, created_at) AS last_verdict,
+             argMax(kind, created_at) AS last_kind, argMax(note, created_at) AS last_note,
+             max(created_at) AS last_created
       FROM feedback WHERE ${where} GROUP BY target, target_id, user_id ORDER BY last_created`);
     return rows.map(
       (r): FeedbackRow => ({
-        id: String(r.id),
+        id: String(r.last_id),
         target: r.target as FeedbackRow['target'],
         targetId: String(r.target_id),
-        sensorId: String(r.sensor_id),
-        metric: String(r.metric),
-        ts: Number(r.ts),
-        verdict: r.verdict as FeedbackRow['verdict'],
-        kind: String(r.kind),
-        note: String(r.note),
+        sensorId: String(r.last_sensor),
+        metric: String(r.last_metric),
+        ts: Number(r.last_ts),
+        verdict: r.last_verdict as FeedbackRow['verdict'],
+        kind: String(r.last_kind),
+        note: String(r.last_note),
         userId: String(r.user_id),
         createdAt: Number(r.last_created),
       }),

@@ -1,0 +1,111 @@
+import { errorResponses } from '@sensormesh/http';
+import { Elysia, t } from 'elysia';
+import type { GatewayContext } from '../../context.ts';
+import { userIdOf } from '../access/model.ts';
+import {
+  CompareQuery,
+  Comparison,
+  ModelList,
+  ModelView,
+  TaskParams,
+  UploadBody,
+  VersionParams,
+} from './model.ts';
+import { servingModelsOf } from './scorers.ts';
+import { registryService } from './service.ts';
+
+/** /admin/models: the model registry (list, upload, activate, roll back, shadow, compare). */
+export function modelsAdminModule(ctx: GatewayContext) {
+  const registry = registryService({
+    store: ctx.store,
+    logger: ctx.logger,
+    serving: servingModelsOf(ctx.store, ctx.logger),
+  });
+  return new Elysia({
+    name: 'sensormesh.gateway.models-admin',
+    prefix: '/admin/models',
+    detail: { tags: ['models'] },
+  })
+    .use(ctx.access)
+    .get('/', async () => ({ models: await registry.list() }), {
+      access: 'admin',
+      response: { 200: ModelList, ...errorResponses(401, 403) },
+      detail: { summary: 'Every model version with its status, card and metrics, newest first' },
+    })
+    .post(
+      '/',
+      async ({ body, principal, set }) => {
+        const bytes = new Uint8Array(await body.model.arrayBuffer());
+        const view = await registry.upload(bytes, body.card, userIdOf(principal) ?? 'unknown');
+        set.status = 201;
+        return view;
+      },
+      {
+        access: 'admin',
+        body: UploadBody,
+        response: { 201: ModelView, ...errorResponses(401, 403, 409, 413, 422) },
+        detail: {
+          summary: 'Upload an ONNX model with its card (registered as a candidate)',
+          description:
+            'multipart/form-data with `model` (the .onnx file) and `card` (its JSON card). Before anything is stored: ' +
+            'the card must match the schema and the predictor’s contract for its task (input and output names, types, ' +
+            'shapes and channel order), the file’s sha256 must be the card’s, onnxruntime must load it, its graph’s ' +
+            'inputs and outputs must be the card’s, and a test run must give finite, ordered outputs. Any failure: ' +
+            '422 naming it; an existing version: 409. Activate or shadow it afterwards.',
+        },
+        parse: 'formdata',
+      },
+    )
+    .post(
+      '/:task/:version/activate',
+      async ({ params, principal }) =>
+        registry.activate(params.task, params.version, userIdOf(principal) ?? 'unknown'),
+      {
+        access: 'admin',
+        params: VersionParams,
+        response: { 200: ModelView, ...errorResponses(401, 403, 404, 422) },
+        detail: {
+          summary: 'Make a version the active one (the replaced one is retired and remembered for roll-back)',
+          description: 'Predictor replicas pick it up within PREDICTOR_MODEL_POLL_MS.',
+        },
+      },
+    )
+    .post(
+      '/:task/rollback',
+      async ({ params, principal }) => registry.rollback(params.task, userIdOf(principal) ?? 'unknown'),
+      {
+        access: 'admin',
+        params: TaskParams,
+        response: { 200: ModelView, ...errorResponses(401, 403, 404, 409, 422) },
+        detail: { summary: 'Return to the version that was active before the current one' },
+      },
+    )
+    .post('/:task/:version/shadow', async ({ params }) => registry.shadow(params.task, params.version), {
+      access: 'admin',
+      params: VersionParams,
+      response: { 200: ModelView, ...errorResponses(401, 403, 404, 409, 422) },
+      detail: {
+        summary: 'Score a candidate in shadow beside the active version',
+        description:
+          'The predictor scores it on every closed hour too and publishes its forecasts with role "shadow"; ' +
+          'compare them with GET /admin/models/forecast/compare as outcomes arrive.',
+      },
+    })
+    .delete('/:task/shadow', async ({ params }) => ({ models: await registry.unshadow(params.task) }), {
+      access: 'admin',
+      params: TaskParams,
+      response: { 200: ModelList, ...errorResponses(401, 403, 422) },
+      detail: { summary: 'Stop the shadow run (the version becomes a candidate again)' },
+    })
+    .get('/forecast/compare', async ({ query }) => registry.compare(query.days ?? 7), {
+      access: 'admin',
+      query: CompareQuery,
+      response: { 200: Comparison, ...errorResponses(401, 403, 422) },
+      detail: {
+        summary: 'Live errors of the active and shadow forecast versions as outcomes arrive',
+        description:
+          'Every stored forecast of the last `days` whose outcome hour is in the hourly rollup: MAE of p50 and the ' +
+          'share inside p10–p90, at 1, 4, 24 and 72 h, per version.',
+      },
+    });
+}

@@ -1,0 +1,99 @@
+import { type Static, t } from 'elysia';
+
+export const Task = t.Union([t.Literal('forecast'), t.Literal('faults')]);
+export type Task = Static<typeof Task>;
+export const Version = t.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' });
+const Iso = t.String({ format: 'date-time' });
+
+const Port = t.Object({
+  name: t.String({ minLength: 1, maxLength: 64 }),
+  type: t.String({ minLength: 1, maxLength: 16 }),
+  shape: t.Array(t.Union([t.Integer({ minimum: 1 }), t.String({ minLength: 1, maxLength: 16 })]), {
+    maxItems: 8,
+  }),
+  description: t.String({ maxLength: 2_000 }),
+  order: t.Optional(t.Array(t.String({ maxLength: 64 }), { maxItems: 64 })),
+});
+
+/** A model card as models/*.card.json holds it (models/src/card.ts), checked field by field. */
+export const CardBody = t.Object({
+  name: t.String({ minLength: 1, maxLength: 64 }),
+  version: Version,
+  task: Task,
+  file: t.String({ maxLength: 256 }),
+  sha256: t.String({ pattern: '^[0-9a-f]{64}$' }),
+  opset: t.Integer({ minimum: 1, maximum: 100 }),
+  family: t.String({ maxLength: 2_000 }),
+  inputs: t.Array(Port, { minItems: 1, maxItems: 16 }),
+  outputs: t.Array(Port, { minItems: 1, maxItems: 16 }),
+  normalisation: t.String({ maxLength: 4_000 }),
+  training: t.Object({
+    data: t.String({ maxLength: 1_000 }),
+    from: t.String({ maxLength: 64 }),
+    to: t.String({ maxLength: 64 }),
+    tuneFrom: t.String({ maxLength: 64 }),
+    seed: t.Integer(),
+    command: t.String({ maxLength: 1_000 }),
+  }),
+  metrics: t.Unknown(),
+  details: t.Record(t.String(), t.Unknown()),
+});
+
+/** One registered version. */
+export const ModelView = t.Object({
+  task: Task,
+  version: t.String(),
+  name: t.String(),
+  sha256: t.String(),
+  status: t.Union([t.Literal('active'), t.Literal('shadow'), t.Literal('candidate'), t.Literal('retired')]),
+  source: t.String({ description: 'seed (models/ at start-up), upload or retrain' }),
+  previous: t.Union([t.String(), t.Null()], { description: 'the version a roll-back returns to' }),
+  createdBy: t.String(),
+  createdAt: Iso,
+  updatedAt: Iso,
+  metrics: t.Unknown({
+    description: 'what evaluation measured (the card’s metrics, or the retrain’s comparison)',
+  }),
+  card: t.Unknown(),
+});
+export type ModelView = Static<typeof ModelView>;
+
+export const ModelList = t.Object({ models: t.Array(ModelView) });
+
+/** multipart/form-data: the ONNX file and its card (JSON text). */
+export const UploadBody = t.Object({
+  model: t.File({ description: 'the ONNX graph' }),
+  card: t.String({ minLength: 2, maxLength: 1_000_000, description: 'the model card, JSON' }),
+});
+
+export const VersionParams = t.Object({ task: Task, version: Version });
+export const TaskParams = t.Object({ task: Task });
+
+/** Live errors of forecasts whose outcomes have arrived, per version. */
+export const Comparison = t.Object({
+  task: t.Literal('forecast'),
+  from: Iso,
+  to: Iso,
+  versions: t.Array(
+    t.Object({
+      version: t.String(),
+      role: t.String(),
+      /** Per horizon checked (hours) and target: forecasts with an outcome, MAE, share inside p10–p90. */
+      errors: t.Array(
+        t.Object({
+          metric: t.String(),
+          hours: t.Integer(),
+          points: t.Integer(),
+          mae: t.Union([t.Number(), t.Null()]),
+          coverage: t.Union([t.Number(), t.Null()]),
+        }),
+      ),
+    }),
+  ),
+});
+export type Comparison = Static<typeof Comparison>;
+
+export const CompareQuery = t.Object(
+  { days: t.Optional(t.Integer({ minimum: 1, maximum: 90, default: 7 })) },
+  { additionalProperties: false },
+);
