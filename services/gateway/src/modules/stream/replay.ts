@@ -11,9 +11,12 @@ const PAGE = 500;
 /** Sensor lists longer than this are filtered here rather than in SQL (query-size bound). */
 const SQL_SENSOR_LIMIT = 500;
 
-interface StreamState {
+/** What XINFO STREAM says about a stream. */
+export interface StreamState {
   firstId: string | null;
   lastGeneratedId: string;
+  /** Entries were deleted (trimmed) at some point: entries-added exceeds the length. */
+  trimmedEver: boolean;
 }
 
 function parseInfo(reply: unknown): StreamState {
@@ -24,16 +27,17 @@ function parseInfo(reply: unknown): StreamState {
   return {
     firstId: Array.isArray(first) ? String(first[0]) : null,
     lastGeneratedId: String(record['last-generated-id'] ?? '0-0'),
+    trimmedEver: Number(record['entries-added'] ?? 0) > Number(record.length ?? 0),
   };
 }
 
-/** The newest id the stream ever issued ('0-0' when it does not exist). */
-export async function lastGeneratedId(hub: StreamHub, stream: string): Promise<string> {
+/** The stream's state, or null when it does not exist (nothing was ever added). */
+export async function streamState(hub: StreamHub, stream: string): Promise<StreamState | null> {
   const reply = await hub.redis.xinfo('STREAM', stream).catch((error: Error) => {
     if (/no such key/i.test(error.message)) return null;
     throw error;
   });
-  return reply === null ? '0-0' : parseInfo(reply).lastGeneratedId;
+  return reply === null ? null : parseInfo(reply);
 }
 
 /** One subscription's replay: the frames it sends and the checks it applies to each event. */
@@ -157,15 +161,17 @@ export async function replaySubscription(
     if (rangeReply?.[0]) throw rangeReply[0];
     const info = infoReply?.[0] ? null : parseInfo(infoReply?.[1]);
     const entries = (rangeReply?.[1] ?? []) as Array<[string, string[]]>;
-    // Trimmed past `last`: the stream now starts after the entry that would follow it (or holds
-    // nothing, though it issued ids after it). Trimming does not record what it removed (Redis keeps
-    // max-deleted-entry-id for XDEL only), so a cursor whose next entry got a new millisecond counts
-    // as trimmed too: the archive then finds nothing between, and other channels answer GONE.
-    const trimmed = info
-      ? info.firstId === null
-        ? compareIds(info.lastGeneratedId, last) > 0
-        : compareIds(info.firstId, nextId(last)) > 0
-      : true;
+    // Trimmed past `last`: entries were deleted at some point and the stream now starts after the
+    // entry that would follow it (or holds nothing, though it issued ids after it). Trimming does
+    // not record what it removed (Redis keeps max-deleted-entry-id for XDEL only), so a cursor
+    // whose next entry got a new millisecond counts as trimmed too: the archive then finds nothing
+    // between, and other channels answer GONE.
+    const trimmed =
+      !info ||
+      (info.trimmedEver &&
+        (info.firstId === null
+          ? compareIds(info.lastGeneratedId, last) > 0
+          : compareIds(info.firstId, nextId(last)) > 0));
     if (trimmed) {
       if (!subscription.channel.archived) {
         throw new StreamError(

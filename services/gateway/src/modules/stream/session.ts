@@ -10,7 +10,7 @@ import {
   type StreamFilter,
   type SubscribeMessage,
 } from './model.ts';
-import { lastGeneratedId, replaySubscription } from './replay.ts';
+import { replaySubscription, streamState } from './replay.ts';
 import { needsRegistry, selectSensors } from './sensor-directory.ts';
 import { firehoseTopic, sensorTopic, type TopicClass } from './topics.ts';
 
@@ -39,18 +39,13 @@ export interface Subscription {
 
 const MAX_CURSOR = (1n << 64n) - 1n;
 
-/** Checks a cursor's parts fit 64 bits and that it is inside the replay horizon. */
-function checkCursor(cursor: string, maxAgeMs: number): string {
+/** Checks a cursor's parts fit 64 bits; returns it as "<ms>-<seq>". */
+function checkCursor(cursor: string): string {
   const [ms = '0', seq = '0'] = cursor.split('-');
   if (BigInt(ms) > MAX_CURSOR || BigInt(seq) > MAX_CURSOR) {
     throw new StreamError('VALIDATION_FAILED', 'the cursor is not a stream id', [
       { path: '/since', message: 'each part must fit in 64 bits' },
     ]);
-  }
-  if (Number(ms) < Date.now() - maxAgeMs) {
-    throw new StreamError('GONE', `the cursor is older than the replay horizon (${maxAgeMs / 1_000} s)`, {
-      since: cursor,
-    });
   }
   return `${BigInt(ms)}-${BigInt(seq)}`;
 }
@@ -208,10 +203,7 @@ export class Session {
       );
     }
     checkFilter(channel, message.filter);
-    const since =
-      message.since === undefined
-        ? undefined
-        : checkCursor(message.since, this.hub.config.STREAM_REPLAY_MAX_AGE_S * 1_000);
+    const since = message.since === undefined ? undefined : checkCursor(message.since);
     if (!this.hub.running) throw new StreamError('UNAVAILABLE', 'the stream fan-out is not running');
 
     const subscription: Subscription = {
@@ -229,15 +221,12 @@ export class Session {
       this.subscriptions.delete(subscription.id);
       throw error;
     }
-    if (since !== undefined && compareIds(since, this.hub.position(channel.stream.name)) > 0) {
-      // Past what this replica published: fine if another replica's fan-out is further along
-      // (the replay waits for ours), a client error if the stream never issued it.
-      const newest = await lastGeneratedId(this.hub, channel.stream.name).catch(() => since);
-      if (compareIds(since, newest) > 0) {
+    if (since !== undefined) {
+      try {
+        await this.checkSince(channel, since);
+      } catch (error) {
         this.subscriptions.delete(subscription.id);
-        throw new StreamError('VALIDATION_FAILED', 'the cursor is ahead of the stream', [
-          { path: '/since', message: 'no such entry yet' },
-        ]);
+        throw error;
       }
     }
     if (subscription.state === 'closed' || this.closed) return;
@@ -262,6 +251,31 @@ export class Session {
       if (subscription.state === 'closed' || this.closed) return;
       this.removeSubscription(subscription);
       this.fail(error, subscription.id);
+    }
+  }
+
+  /**
+   * Refuses a cursor the stream never issued, and one older than STREAM_REPLAY_MAX_AGE_S when the
+   * stream has been trimmed since (the replay would reach into the archive, or into a gap). A
+   * cursor past this replica's fan-out but within the stream is fine: another replica's fan-out
+   * was further along, and the replay waits for ours.
+   */
+  private async checkSince(channel: Channel, since: string): Promise<void> {
+    const stream = channel.stream.name;
+    const maxAgeS = this.hub.config.STREAM_REPLAY_MAX_AGE_S;
+    const old = Number(since.split('-')[0]) < Date.now() - maxAgeS * 1_000;
+    const ahead = compareIds(since, this.hub.position(stream)) > 0;
+    if (!old && !ahead) return;
+    const state = await streamState(this.hub, stream).catch(() => {
+      throw new StreamError('UNAVAILABLE', 'the stream could not be read; try again');
+    });
+    if (ahead && compareIds(since, state?.lastGeneratedId ?? '0-0') > 0) {
+      throw new StreamError('VALIDATION_FAILED', 'the cursor is ahead of the stream', [
+        { path: '/since', message: 'no such entry yet' },
+      ]);
+    }
+    if (old && state?.trimmedEver) {
+      throw new StreamError('GONE', `the cursor is older than the replay horizon (${maxAgeS} s)`, { since });
     }
   }
 

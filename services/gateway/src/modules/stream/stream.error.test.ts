@@ -77,11 +77,6 @@ describe('bad messages get an error frame and the socket stays up', () => {
       { type: 'subscribe', id: 'a', channel: 'readings', since: `${Date.now() + 86_400_000}-0` },
       { code: 'VALIDATION_FAILED', id: 'a', message: 'the cursor is ahead of the stream' },
     ],
-    [
-      'a cursor older than the replay horizon',
-      { type: 'subscribe', id: 'a', channel: 'readings', since: '1000-0' },
-      { code: 'GONE', id: 'a' },
-    ],
     ['an unknown subscription', { type: 'unsubscribe', id: 'nope' }, { code: 'NOT_FOUND', id: 'nope' }],
     [
       'an extra field',
@@ -100,6 +95,20 @@ describe('bad messages get an error frame and the socket stays up', () => {
     expect(socket.frames.filter((frame) => frame.type === 'event').map((frame) => frame.id)).toEqual([
       'probe',
     ]);
+    await socket.close();
+  });
+
+  test('a cursor older than the replay horizon, on a stream trimmed since: GONE', async () => {
+    await sg.publisher.publishBatch(readings, [reading('s-1', 1), reading('s-1', 2)]);
+    await sg.gw.redis.xtrim(readings.name, 'MAXLEN', 1);
+    const socket = await sg.connect();
+    expect(
+      await refused(socket, { type: 'subscribe', id: 'a', channel: 'readings', since: '1000-0' }),
+    ).toMatchObject({
+      code: 'GONE',
+      id: 'a',
+    });
+    await socket.roundTrip();
     await socket.close();
   });
 

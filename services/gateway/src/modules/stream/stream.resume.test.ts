@@ -29,6 +29,17 @@ function expectStrictlyIncreasing(cursors: string[]): void {
     expect(compareIds(cursors[i - 1] as string, cursors[i] as string)).toBeLessThan(0);
 }
 
+/** A one-step forecast numbered n. */
+const forecast = (n: number): Prediction => ({
+  sensorId: 's-1',
+  metric: 'pm25',
+  ts: 1_732_000_000_000 + n,
+  horizons: [{ minutes: 60, p10: 1, p50: 2, p90: 3 }],
+  model: 'pm25-forecast',
+  modelVersion: '1',
+  createdAt: 1_732_000_000_000 + n,
+});
+
 async function subscribe(socket: TestSocket, message: Record<string, unknown>): Promise<Frame> {
   socket.send({ type: 'subscribe', ...message });
   return socket.next((frame) => frame.id === message.id && ['subscribed', 'error'].includes(frame.type));
@@ -170,18 +181,23 @@ describe('resume without gaps', () => {
     await narrow.close();
   });
 
-  test('a channel without an archive answers GONE when its stream trimmed past the cursor', async () => {
-    const forecast = (n: number): Prediction => ({
-      sensorId: 's-1',
-      metric: 'pm25',
-      ts: 1_732_000_000_000 + n,
-      horizons: [{ minutes: 60, p10: 1, p50: 2, p90: 3 }],
-      model: 'pm25-forecast',
-      modelVersion: '1',
-      createdAt: 1_732_000_000_000 + n,
+  test('the cursor of a stream that was still empty resumes from its start', async () => {
+    const socket = await sg.connect();
+    expect(await subscribe(socket, { id: 'e', channel: 'predictions' })).toMatchObject({ cursor: '0-0' });
+    await socket.close();
+    const again = await sg.connect();
+    const ids = await sg.publisher.publishBatch(predictions, [forecast(1), forecast(2)]);
+    expect(await subscribe(again, { id: 'e', channel: 'predictions', since: '0-0' })).toMatchObject({
+      type: 'subscribed',
     });
+    const events = await again.events('e', (events) => events.length >= 2);
+    expect(events.map((frame) => frame.cursor)).toEqual(ids);
+    await again.close();
+  });
+
+  test('a channel without an archive answers GONE when its stream trimmed past the cursor', async () => {
     // Ids of one millisecond, so "the entry right after" is known exactly.
-    const ms = Date.now();
+    const ms = Date.now() + 1_000; // after the entries earlier tests added
     const ids: string[] = [];
     for (const n of [1, 2, 3])
       ids.push(
