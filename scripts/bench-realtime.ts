@@ -97,9 +97,14 @@ class Worker {
   }
 
   send(command: string): void {
+    if (this.process.exitCode !== null) return; // the producer exits on its own when done
     const stdin = this.process.stdin as import('bun').FileSink;
-    stdin.write(`${command}\n`);
-    stdin.flush();
+    try {
+      stdin.write(`${command}\n`);
+      stdin.flush();
+    } catch {
+      // exited between the check and the write
+    }
   }
 
   async report(): Promise<Record<string, unknown>> {
