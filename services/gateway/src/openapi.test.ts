@@ -40,10 +40,17 @@ describe('OpenAPI document', () => {
 
   test('documents every /api/v1 route of the app', () => {
     const documented = new Set(apiOperations().map(([label]) => label));
-    // WebSocket routes (method WS) are no HTTP operation OpenAPI can describe: PROTOCOL.md does.
+    // WebSocket routes (method WS) are no HTTP operation OpenAPI can describe, nor the plain GET
+    // that only tells a caller to upgrade: modules/stream/PROTOCOL.md documents them.
+    const websockets = new Set(
+      gw.app.routes.filter((route) => route.method === 'WS').map((route) => route.path),
+    );
     const routes = gw.app.routes
       .filter(
-        (route) => route.path.startsWith('/api/v1/') && route.method !== 'OPTIONS' && route.method !== 'WS',
+        (route) =>
+          route.path.startsWith('/api/v1/') &&
+          route.method !== 'OPTIONS' &&
+          !(websockets.has(route.path) && (route.method === 'WS' || route.method === 'GET')),
       )
       .map((route) => `${route.method} ${route.path.replace(/:(\w+)/g, '{$1}').replace(/\/$/, '')}`);
     const normalized = new Set([...documented].map((label) => label.replace(/\/$/, '')));

@@ -136,6 +136,16 @@ describe('bad messages get an error frame and the socket stays up', () => {
   });
 });
 
+describe('not a WebSocket', () => {
+  test('a plain GET gets 400 with the error envelope telling it to upgrade', async () => {
+    const answer = await fetch(sg.url.replace('ws:', 'http:'));
+    expect(answer.status).toBe(400);
+    expect(await answer.json()).toMatchObject({
+      error: { code: 'BAD_REQUEST', message: expect.stringContaining('Upgrade: websocket') },
+    });
+  });
+});
+
 describe('limits', () => {
   test('subscriptions per socket: one too many is refused; unsubscribing makes room', async () => {
     const socket = await sg.connect();
