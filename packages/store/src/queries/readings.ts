@@ -81,14 +81,14 @@ export function insertReadings(store: Store) {
     checkRows(rows);
     if (rows.length === 0) return { inserted: 0, duplicates: 0 };
     const { groups, distinct } = groupReadings(rows);
-    const stored = await storedRows(store, groups);
+    const lookup = storedRows(store, groups);
+    // Encoded while the lookup is in flight, as if nothing were stored (the usual answer).
+    let body = tsvLines(groups);
+    const stored = await lookup;
     const isStored = (row: ReadingRow) => stored.has(rowKey(row.sensorId, row.metric, row.ts));
     const again = stored.size === 0 ? [] : groups.flatMap((group) => group.rows.filter(isStored));
-    await store.insertTsv(
-      'readings_raw',
-      READING_COLUMNS,
-      tsvLines(groups, again.length > 0 ? isStored : undefined),
-    );
+    if (again.length > 0) body = tsvLines(groups, isStored);
+    await store.insertTsv('readings_raw', READING_COLUMNS, body);
     const inserted = distinct - again.length;
     const report: InsertReport = { inserted, duplicates: rows.length - inserted };
     if (again.length === 0) return report;
