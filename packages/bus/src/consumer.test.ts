@@ -136,6 +136,74 @@ describe('consumer groups', () => {
     await waitFor('the ack', async () => (await pendingCount(redis, stream, 'writer')) === 0);
   });
 
+  test('readAhead: under a backlog the next batch is read while the handler runs; each message once, in order', async () => {
+    const stream = testStream(['writer']);
+    const ids = await createPublisher(redis).publishBatch(
+      stream,
+      Array.from({ length: 1_000 }, (_, i) => reading(i)),
+    );
+    const seen: string[] = [];
+    let first = true;
+    const consumer = createConsumer(redis, {
+      stream,
+      group: 'writer',
+      consumer: 'ahead',
+      batchSize: 100,
+      readAhead: true,
+      async handler(messages) {
+        for (const message of messages) seen.push(message.id);
+        if (!first) return;
+        first = false;
+        // This batch and the next one are delivered (pending) while this handler still runs.
+        await waitFor(
+          'the next batch read ahead',
+          async () => (await pendingCount(redis, stream, 'writer')) === 200,
+        );
+      },
+    });
+    consumers.push(consumer);
+    await consumer.start();
+    await waitFor('every message handled', () => seen.length === ids.length);
+    expect(seen).toEqual(ids);
+    await waitFor('every message acked', async () => (await pendingCount(redis, stream, 'writer')) === 0);
+  });
+
+  test('readAhead: stop() during a batch also finishes the batch read ahead, and reads nothing more', async () => {
+    const stream = testStream(['writer']);
+    const ids = await createPublisher(redis).publishBatch(
+      stream,
+      Array.from({ length: 1_000 }, (_, i) => reading(i)),
+    );
+    const seen: string[] = [];
+    const { promise: entered, resolve: enter } = Promise.withResolvers<void>();
+    const { promise: gate, resolve: release } = Promise.withResolvers<void>();
+    const consumer = createConsumer(redis, {
+      stream,
+      group: 'writer',
+      consumer: 'ahead',
+      batchSize: 100,
+      readAhead: true,
+      async handler(messages) {
+        for (const message of messages) seen.push(message.id);
+        if (seen.length === 300) {
+          enter();
+          await gate;
+        }
+      },
+    });
+    await consumer.start();
+    await entered;
+    await waitFor(
+      'the fourth batch read ahead',
+      async () => (await pendingCount(redis, stream, 'writer')) === 200,
+    );
+    const stopped = consumer.stop();
+    release();
+    await stopped;
+    expect(seen).toEqual(ids.slice(0, 400));
+    expect(await pendingCount(redis, stream, 'writer')).toBe(0);
+  });
+
   test('stop() of an idle consumer returns promptly, well before its blocking read would time out', async () => {
     const stream = testStream(['writer']);
     const consumer = createConsumer(redis, {

@@ -17,6 +17,11 @@ export interface ConsumerOptions<D extends StreamDef> {
   handler: Handler<MessageOf<D>>;
   /** Most entries per handler call (default 100). */
   batchSize?: number;
+  /**
+   * After a full batch (a backlog), read the next one while the handler runs (default false), so
+   * Redis and the reply's decoding overlap a handler that waits on I/O (the writer's insert).
+   */
+  readAhead?: boolean;
   /** After a read that did not fill the batch, keep reading this long to fill it (default 0). */
   maxWaitMs?: number;
   /** Longest blocking read (default 1000); bounds how late stop() and claims can be. */
@@ -47,6 +52,7 @@ export function createConsumer<D extends StreamDef>(redis: Redis, options: Consu
   const { stream: def, group, consumer: name } = options;
   if (!def.groups.includes(group)) throw new Error(`stream ${def.name} declares no group ${group}`);
   const batchSize = options.batchSize ?? 100;
+  const readAhead = options.readAhead ?? false;
   const maxWaitMs = Math.max(0, options.maxWaitMs ?? 0);
   const blockMs = Math.max(1, options.blockMs ?? 1_000);
   const visibilityTimeoutMs = options.visibilityTimeoutMs ?? 60_000;
@@ -186,13 +192,19 @@ export function createConsumer<D extends StreamDef>(redis: Redis, options: Consu
     }
   }
 
+  /** Reads without blocking: a blocked read would hold up the XACK sent behind it. */
+  async function readWaiting(connection: Redis): Promise<InHand[]> {
+    const reply = await connection.xreadgroup('GROUP', group, name, 'COUNT', batchSize, 'STREAMS', key, '>');
+    return parseReadGroup(reply).map((entry) => ({ id: entry.id, fields: entry.fields, attempts: 1 }));
+  }
+
   /**
    * Reads new entries, then with maxWaitMs keeps reading until the batch is full or the time is up:
    * fewer, larger handler calls (inserts) under light load. What was read is pending on this
    * consumer meanwhile, so a crash here loses nothing; stop() ends the wait and the batch is handled.
    */
-  async function readBatch(connection: Redis, block: number): Promise<InHand[]> {
-    const entries = await readNew(connection, block);
+  async function readBatch(connection: Redis, block: number, first?: InHand[]): Promise<InHand[]> {
+    const entries = first ?? (await readNew(connection, block));
     const deadline = Date.now() + maxWaitMs;
     while (entries.length > 0 && entries.length < batchSize && !stopping) {
       const left = deadline - Date.now();
@@ -216,24 +228,51 @@ export function createConsumer<D extends StreamDef>(redis: Redis, options: Consu
     const ctx = context(connection);
     let nextClaimAt = 0;
     let errorDelay = 0;
+    let ahead: Promise<InHand[]> | undefined;
     while (!stopping) {
       try {
-        if (Date.now() >= nextClaimAt) {
-          await claimIdle(ctx, connection);
-          nextClaimAt = Date.now() + claimIntervalMs;
+        let early: InHand[] = [];
+        if (ahead) {
+          const read = ahead;
+          ahead = undefined;
+          early = await read;
         }
-        if (!stopping && Date.now() >= retryAt) await retryOwn(ctx, connection);
-        if (stopping) break;
-        const block = Math.min(blockMs, Math.max(1, Math.min(nextClaimAt, retryAt) - Date.now()));
-        const entries = await readBatch(connection, block);
+        let entries: InHand[];
+        if (early.length > 0) entries = await readBatch(connection, blockMs, early);
+        else {
+          if (Date.now() >= nextClaimAt) {
+            await claimIdle(ctx, connection);
+            nextClaimAt = Date.now() + claimIntervalMs;
+          }
+          if (!stopping && Date.now() >= retryAt) await retryOwn(ctx, connection);
+          if (stopping) break;
+          const block = Math.min(blockMs, Math.max(1, Math.min(nextClaimAt, retryAt) - Date.now()));
+          entries = await readBatch(connection, block);
+        }
         await settle();
-        if (entries.length > 0) await handle(ctx, entries);
+        if (entries.length === 0) continue;
+        // Only between claims and retries: those run with nothing read ahead in hand.
+        if (readAhead && entries.length >= batchSize && Date.now() < Math.min(nextClaimAt, retryAt)) {
+          ahead = readWaiting(connection);
+          ahead.catch(() => undefined); // awaited (and its failure handled) on the next turn
+        }
+        await handle(ctx, entries);
         errorDelay = 0;
       } catch (error) {
         if (stopping) break;
         errorDelay = Math.min(Math.max(100, errorDelay * 2), MAX_ERROR_DELAY_MS);
         log.error({ err: error, retryInMs: errorDelay }, 'consumer loop failed; retrying');
         await pause(errorDelay);
+      }
+    }
+    // What was read ahead is in hand too: finish it rather than leave it pending until a claim.
+    if (ahead) {
+      try {
+        const entries = await ahead;
+        await settle();
+        if (entries.length > 0) await handle(ctx, entries);
+      } catch (error) {
+        log.error({ err: error }, 'batch read ahead not finished; it stays pending for a claim');
       }
     }
     await settle().catch((error: unknown) => log.error({ err: error }, 'last acknowledgement failed'));

@@ -189,6 +189,8 @@ export async function startWriter(ctx: WriterContext, options: WriterOptions = {
     consumer: name,
     batchSize: config.WRITER_BATCH_SIZE,
     maxWaitMs: config.WRITER_MAX_WAIT_MS,
+    // Under a backlog the next batch is read (and its reply decoded) while ClickHouse inserts this one.
+    readAhead: true,
     visibilityTimeoutMs: config.WRITER_VISIBILITY_TIMEOUT_MS,
     logger: ctx.logger,
     registry: ctx.registry,
