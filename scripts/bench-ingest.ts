@@ -5,6 +5,9 @@
  * (b) end to end: the same publisher → Mosquitto (deploy's queue settings) → ingest (MQTT client
  * mode, a child process, acks after XADD) → `readings` → the writer (this process) → ClickHouse,
  * until ClickHouse holds every row. Rate 0 publishes as fast as the broker takes QoS 1 messages.
+ * `--writer child` (default) runs the writer in a process of its own as deployed; `inline` runs it
+ * in this process. CPU seconds per component come from /proc, since wall-clock rates on a shared
+ * machine move with whatever else runs.
  */
 import { parseArgs } from 'node:util';
 import { parseEnv } from '@sensormesh/config';
@@ -17,6 +20,7 @@ import { startWriter, WriterEnv } from '@sensormesh/writer';
 import type { Subprocess } from 'bun';
 import Redis from 'ioredis';
 import { writeReport } from './bench-report.ts';
+import { cpuMeter, cpuReport, findPid } from './lib/cpu.ts';
 
 const { values } = parseArgs({
   options: {
@@ -25,6 +29,7 @@ const { values } = parseArgs({
     qos: { type: 'string', default: '1' },
     connections: { type: 'string', default: '4' },
     sensors: { type: 'string', default: '1000' },
+    writer: { type: 'string', default: 'child' },
   },
 });
 const SECONDS = Number(values.seconds);
@@ -65,6 +70,7 @@ interface Published {
   acked: number;
   startedAt: number;
   endedAt: number;
+  cpuSeconds: number;
 }
 
 function publish(url: string, prefix: string, t0: number, rate: string): Promise<Published> {
@@ -81,6 +87,25 @@ function publish(url: string, prefix: string, t0: number, rate: string): Promise
   return pub.next().then((line) => JSON.parse(line) as Published);
 }
 
+/** BENCH_PROFILE=1 writes a CPU profile (markdown) of each child to /tmp/bench-prof/<name>. */
+const profile = (name: string) =>
+  process.env.BENCH_PROFILE ? ['--cpu-prof-md', `--cpu-prof-dir=/tmp/bench-prof/${name}`] : [];
+
+/** BENCH_TIMELINE=1 prints, every second, each component's share of a core, stream length and rows. */
+function timeline(cpu: { read(): Record<string, number> }, countRows: () => Promise<number>) {
+  let last = cpu.read();
+  const timer = setInterval(async () => {
+    const now = cpu.read();
+    const shares = Object.keys(now).map(
+      (name) => `${name} ${Math.round(((now[name] ?? 0) - (last[name] ?? 0)) * 100)}%`,
+    );
+    last = now;
+    const [length, rows] = await Promise.all([redis.xlen('readings'), countRows()]);
+    console.error(`${shares.join(' ')} | stream ${length} rows ${rows}`);
+  }, 1_000);
+  return () => clearInterval(timer);
+}
+
 const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0;
 const round = (n: number) => Math.round(n);
@@ -95,6 +120,11 @@ const [redisServer, clickhouse, mosquitto] = await Promise.all([
   ),
 ]);
 const redis = new Redis(redisServer.url);
+const serverPids = {
+  mosquitto: findPid(`${mosquitto.dir}/mosquitto.conf`),
+  redis: findPid(`127.0.0.1:${redisServer.port}`), // redis-server retitles itself "redis-server host:port"
+  clickhouse: findPid(`${clickhouse.dir}/config.xml`),
+};
 const store = await openStore({ clickhouseUrl: clickhouse.url, database: DATABASE });
 try {
   await migrate(store, MIGRATIONS_DIR);
@@ -126,38 +156,60 @@ try {
   // (a) The ceiling: the same publisher to a subscriber that does nothing but count.
   const bare = child('services/ingest/src/test-fixtures/mqtt-bare-subscriber.ts', { URL: mosquitto.url });
   await bare.next();
+  const rawCpu = cpuMeter({ mosquitto: serverPids.mosquitto, subscriber: bare.proc.pid });
   const rawPub = await publish(mosquitto.url, 'bench', Date.now() - 7_200_000, '0'); // always flat out
   let rawStats = { received: 0, firstAt: 0, lastAt: 0 };
   const rawDeadline = Date.now() + 120_000;
   while (rawStats.received < rawPub.published && Date.now() < rawDeadline)
     rawStats = JSON.parse(await bare.next());
+  const rawCpuUsed = { publisher: rawPub.cpuSeconds, ...rawCpu.read() };
   bare.proc.kill();
   const ceiling = rawStats.received / ((rawStats.lastAt - rawPub.startedAt) / 1_000);
   console.info(`ceiling: ${rawStats.received}/${rawPub.published} delivered, ${round(ceiling)} msg/s`);
 
-  // (b) End to end. The writer runs here, ingest in a child (one process each, as deployed).
-  const writer = await startWriter({
-    config: parseEnv(WriterEnv, {}),
-    store,
-    redis,
-    logger: silentLogger(),
-    registry,
-  });
+  // (b) End to end, ingest and (by default) the writer each in a child process, as deployed.
+  const childEnv = { REDIS_URL: redisServer.url, CLICKHOUSE_URL: clickhouse.url, DATABASE };
+  const inline = values.writer === 'inline';
+  const writer = inline
+    ? await startWriter({
+        config: parseEnv(WriterEnv, process.env),
+        store,
+        redis,
+        logger: silentLogger(),
+        registry,
+      })
+    : undefined;
+  const writerChild = inline
+    ? undefined
+    : child('services/writer/src/test-fixtures/writer-child.ts', childEnv, profile('writer'));
+  await writerChild?.next();
   const ingest = child(
     'services/ingest/src/test-fixtures/mqtt-ingest-child.ts',
     {
-      REDIS_URL: redisServer.url,
-      CLICKHOUSE_URL: clickhouse.url,
-      DATABASE,
+      ...childEnv,
       MQTT_URL: mosquitto.url,
       MQTT_CLIENT_ID: 'bench-ingest',
     },
-    process.env.BENCH_PROFILE ? ['--cpu-prof-md', '--cpu-prof-dir=/tmp/ingest-prof'] : [],
+    profile('ingest'),
   );
   await ingest.next();
-  const pub = await publish(mosquitto.url, 'bench', Date.now() - 3_600_000, values.rate ?? '0');
+  const cpu = cpuMeter({
+    ...serverPids,
+    ingest: ingest.proc.pid,
+    writer: writerChild?.proc.pid ?? process.pid,
+  });
+  // Polled from the parts' row counts: 18.16 answers count() by reading a column (9 ms of server
+  // CPU at 4M rows, every 100 ms), which would tax the system being measured. Checked once at the end.
   const countRows = async () =>
-    Number((await store.query<{ n: string }>(sql`SELECT count() AS n FROM readings_raw`))[0]?.n ?? 0);
+    Number(
+      (
+        await store.query<{ n: string }>(
+          sql`SELECT sum(rows) AS n FROM system.parts WHERE database = currentDatabase() AND table = 'readings_raw' AND active`,
+        )
+      )[0]?.n ?? 0,
+    );
+  const stopTimeline = process.env.BENCH_TIMELINE ? timeline(cpu, countRows) : () => {};
+  const pub = await publish(mosquitto.url, 'bench', Date.now() - 3_600_000, values.rate ?? '0');
   const deadline = Date.now() + 180_000;
   let rows = await countRows();
   while (rows < pub.rows && Date.now() < deadline) {
@@ -165,9 +217,14 @@ try {
     rows = await countRows();
   }
   const doneAt = performance.timeOrigin + performance.now();
-  await writer.stop();
-  ingest.proc.kill('SIGTERM');
-  await ingest.proc.exited;
+  const cpuUsed = { publisher: pub.cpuSeconds, ...cpu.read() };
+  stopTimeline();
+  rows = Number((await store.query<{ n: string }>(sql`SELECT count() AS n FROM readings_raw`))[0]?.n ?? 0);
+  await writer?.stop();
+  for (const { proc } of writerChild ? [ingest, writerChild] : [ingest]) {
+    proc.kill('SIGTERM');
+    await proc.exited;
+  }
 
   // Latency: publish time (in messageId) → the stream entry's id (Redis's clock, ms).
   const latencies: number[] = [];
@@ -204,6 +261,11 @@ try {
     },
     ceiling: { published: rawPub.published, delivered: rawStats.received, msgPerS: round(ceiling) },
     ratioToCeiling: Number((endToEnd / ceiling).toFixed(3)),
+    writer: inline ? 'inline' : 'child',
+    cpu: {
+      endToEnd: cpuReport(cpuUsed, pub.published, (doneAt - pub.startedAt) / 1_000),
+      ceiling: cpuReport(rawCpuUsed, rawStats.received, (rawStats.lastAt - rawPub.startedAt) / 1_000),
+    },
   };
   console.info(JSON.stringify(figures, null, 2));
   console.info(`report: ${await writeReport('ingest', figures)}`);

@@ -3,7 +3,7 @@
  * of SENSORS sensors (3 to 5 metrics each) at QoS QOS, RATE msg/s in total (0: as fast as the broker
  * takes them, WINDOW unacknowledged per connection) for DURATION_MS. Each messageId carries its
  * publish time (performance.timeOrigin + performance.now(), comparable across processes). Prints one
- * JSON line: { published, rows, acked, startedAt, endedAt }.
+ * JSON line: { published, rows, acked, startedAt, endedAt, cpuSeconds }.
  */
 import mqtt, { type MqttClient } from 'mqtt';
 
@@ -76,8 +76,11 @@ const clients = await Promise.all(
     mqtt.connectAsync(URL, { clientId: `${PREFIX}-pub-${process.pid}-${c}`, reconnectPeriod: 0 }),
   ),
 );
+const cpuFrom = process.cpuUsage();
 const startedAt = now();
 await Promise.all(clients.map((client, c) => run(client, c, startedAt)));
 const endedAt = now();
 await Promise.all(clients.map((client) => client.endAsync()));
-process.stdout.write(`${JSON.stringify({ published, rows, acked, startedAt, endedAt })}\n`);
+const cpu = process.cpuUsage(cpuFrom);
+const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+process.stdout.write(`${JSON.stringify({ published, rows, acked, startedAt, endedAt, cpuSeconds })}\n`);
