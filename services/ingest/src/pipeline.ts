@@ -82,13 +82,30 @@ export function ingestPipeline(
     };
   }
 
-  const readingQueue = batcher<Reading>((messages) => publisher.publishBatch(readings, messages));
+  /** Counted per flush, not per reading: a labelled inc hashes its labels every call. */
+  function countAccepted(messages: readonly Reading[]): void {
+    let source = messages[0]?.source;
+    let run = 0;
+    for (const message of messages) {
+      if (message.source !== source) {
+        accepted.inc({ source }, run);
+        source = message.source;
+        run = 0;
+      }
+      run++;
+    }
+    if (run > 0) accepted.inc({ source }, run);
+  }
+
+  const readingQueue = batcher<Reading>((messages) => {
+    countAccepted(messages);
+    return publisher.publishBatch(readings, messages);
+  });
   const letterQueue = batcher<DeadLetter>((messages) => publisher.publishBatch(dlq, messages));
 
   return {
     /** Puts a validated reading on the `readings` stream; resolves with its id once Redis has it. */
     accept(reading: Reading): Promise<string> {
-      accepted.inc({ source: reading.source });
       return readingQueue.push(reading);
     },
     /** Puts a refused message on the `dlq` stream with its reason; resolves once Redis has it. */

@@ -121,27 +121,37 @@ export function mqttIngest(ctx: IngestContext) {
     return Promise.all(writes);
   }
 
+  function admit(topic: string, payload: Buffer, claimed: string, sensor: SensorInfo | undefined) {
+    if (!sensor) return refuse(topic, payload, 'unknown_sensor', `no active or pending sensor "${claimed}"`);
+    return judge(topic, payload, sensor);
+  }
+
   /**
    * Ingests one message published on `topic` by `sensorId` (the authenticated device, or for an
    * external broker the id in the topic). Resolves once everything it produced is in Redis;
-   * rejects only when Redis refused a write, and then nothing may be acknowledged.
+   * rejects only when Redis refused a write, and then nothing may be acknowledged. Not an async
+   * function: a cached sensor is judged in the same turn, without an extra promise per message.
    */
-  async function ingest(topic: string, payload: Buffer, sensorId: string | undefined): Promise<unknown> {
-    const claimed = sensorIdFromTopic(topic);
-    if (claimed === undefined) {
-      return refuse(topic, payload, 'bad_topic', 'readings go to sensors/{sensorId}/readings');
+  function ingest(topic: string, payload: Buffer, sensorId: string | undefined): Promise<unknown> {
+    try {
+      const claimed = sensorIdFromTopic(topic);
+      if (claimed === undefined) {
+        return refuse(topic, payload, 'bad_topic', 'readings go to sensors/{sensorId}/readings');
+      }
+      if (sensorId !== undefined && claimed !== sensorId) {
+        return refuse(
+          topic,
+          payload,
+          'topic_not_allowed',
+          `device ${sensorId} may only publish to ${readingsTopic(sensorId)}`,
+        );
+      }
+      const sensor = directory.get(claimed);
+      if (sensor instanceof Promise) return sensor.then((info) => admit(topic, payload, claimed, info));
+      return admit(topic, payload, claimed, sensor);
+    } catch (error) {
+      return Promise.reject(error);
     }
-    if (sensorId !== undefined && claimed !== sensorId) {
-      return refuse(
-        topic,
-        payload,
-        'topic_not_allowed',
-        `device ${sensorId} may only publish to ${readingsTopic(sensorId)}`,
-      );
-    }
-    const sensor = await directory.get(claimed);
-    if (!sensor) return refuse(topic, payload, 'unknown_sensor', `no active or pending sensor "${claimed}"`);
-    return judge(topic, payload, sensor);
   }
 
   return { ingest };
