@@ -13,6 +13,7 @@ import { authModule } from './modules/auth/index.ts';
 import { authService } from './modules/auth/service.ts';
 import { accessTokens } from './modules/auth/tokens.ts';
 import { dashboardModule } from './modules/dashboard/index.ts';
+import { dashboardPage, PAGE_PATHS } from './modules/dashboard/page.ts';
 import { exportModule } from './modules/export/index.ts';
 import { modelsAdminModule } from './modules/models-admin/index.ts';
 import { monitoringModule } from './modules/monitoring/index.ts';
@@ -73,7 +74,7 @@ export function gatewayPlugin(ctx: GatewayContext) {
   return new Elysia({ name: 'sensormesh.gateway', normalize: false })
     .use(requestContext(ctx.logger))
     .use(errorHandler(ctx.logger))
-    .use(securityHeaders({ hstsMaxAgeS: ctx.config.HSTS_MAX_AGE_S, htmlPaths: ['/docs'] }))
+    .use(securityHeaders({ hstsMaxAgeS: ctx.config.HSTS_MAX_AGE_S, htmlPaths: ['/docs', ...PAGE_PATHS] }))
     .use(bodyLimit(ctx.config.BODY_LIMIT_BYTES))
     .use(
       cors({
@@ -96,6 +97,7 @@ export function gatewayPlugin(ctx: GatewayContext) {
         },
       }),
     )
+    .use(dashboardPage(ctx))
     .group('/api/v1', (api) =>
       api
         .use(authModule(ctx))

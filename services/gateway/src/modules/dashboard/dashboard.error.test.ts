@@ -7,8 +7,10 @@ import { SECRET, type TestGateway, testGateway } from '../../test-support/gatewa
 import { statusThresholds } from './status.ts';
 import { addSensor, clockedDashboard, putLatest } from './test-helpers.ts';
 
-const servers = useServers({ redis: true, clickhouse: true });
 let gw: TestGateway;
+// Registered before useServers so the client closes while the servers are still up.
+afterAll(() => gw?.close());
+const servers = useServers({ redis: true, clickhouse: true });
 const NOW = Date.UTC(2026, 1, 3, 9, 15);
 
 beforeAll(async () => {
@@ -21,8 +23,6 @@ beforeAll(async () => {
   await putLatest(gw, 'aq-pending', { pm25: 12 }, NOW - 1_000);
   await putLatest(gw, 'aq-retired', { pm25: 12 }, NOW - 1_000);
 });
-afterAll(() => gw?.close());
-
 const expectEnvelope = (json: { error?: unknown }, code: string) => {
   expect(json.error).toMatchObject({ code, message: expect.any(String), requestId: expect.any(String) });
 };

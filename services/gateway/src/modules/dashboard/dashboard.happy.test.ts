@@ -4,9 +4,14 @@ import { useServers } from '@sensormesh/testkit';
 import { type TestGateway, testGateway } from '../../test-support/gateway.ts';
 import { addSensor, clockedDashboard, HOUR, putLatest, storeHourly } from './test-helpers.ts';
 
-const servers = useServers({ redis: true, clickhouse: true });
 let gw: TestGateway;
 let replica: TestGateway;
+// Registered before useServers so the clients close while the servers are still up.
+afterAll(async () => {
+  await replica?.close();
+  await gw?.close();
+});
+const servers = useServers({ redis: true, clickhouse: true });
 const clock = { now: 0 };
 let get: ReturnType<typeof clockedDashboard>;
 
@@ -36,11 +41,6 @@ beforeAll(async () => {
   // aq-3 never reported. aq-pending reported but is not active.
   await putLatest(gw, 'aq-pending', { pm25: 1 }, T0);
 });
-afterAll(async () => {
-  await replica?.close();
-  await gw?.close();
-});
-
 describe('GET /dashboard/realtime', () => {
   test('every active sensor (not pending) with latest values, units, last seen and status', async () => {
     clock.now = T0;
@@ -98,6 +98,25 @@ describe('GET /dashboard/realtime', () => {
     // PM2.5 40 → 112 (USG); NO2 20 µg/m³ = 10.6 ppb → 10
     expect(two.aqi).toMatchObject({ basis: 'latest', value: 112, dominant: 'pm25' });
     expect(two.aqi.pollutants.map((p: { pollutant: string }) => p.pollutant)).toEqual(['pm25', 'no2']);
+  });
+
+  test('an average the hours do not support yet comes from the latest value, marked, and can dominate', async () => {
+    clock.now = T0;
+    await addSensor(gw, 'aq-mixed');
+    // Three hours of NO2, but PM2.5 only since this hour: no NowCast yet, so its latest value stands in.
+    await storeHourly(gw, 'aq-mixed', 'no2', [30, 30, 30], HOUR_12);
+    await storeHourly(gw, 'aq-mixed', 'pm25', [25], HOUR_12);
+    await putLatest(gw, 'aq-mixed', { no2: 30, pm25: 40 }, T0 - 2_000);
+    clock.now = T0 + 16_000; // past the hourly cache of the earlier tests
+    const { json } = await get('/api/v1/sensors/aq-mixed/latest');
+    // PM2.5 40 (latest) → 112 beats NO2 30 µg/m³ = 15.9 ppb (hourly) → 15
+    expect(json.aqi).toMatchObject({ value: 112, dominant: 'pm25', basis: 'latest' });
+    expect(
+      json.aqi.pollutants.map((p: { pollutant: string; basis: string }) => [p.pollutant, p.basis]),
+    ).toEqual([
+      ['pm25', 'latest'],
+      ['no2', 'hourly'],
+    ]);
   });
 
   test('?standard= picks another index for this request', async () => {

@@ -20,6 +20,13 @@ export const LatestMetric = t.Object({
   ts: Iso,
 });
 
+/**
+ * `hourly`: the average the standard defines, from hourly means (US: NowCast for PM). `latest`:
+ * indicative, the latest value standing in for an average the hours do not support yet (a sensor
+ * that started reporting less than two hours ago); never for offline sensors.
+ */
+const Basis = t.UnionEnum(['hourly', 'latest']);
+
 const AqiCategory = t.Object({
   key: t.String({ examples: ['moderate'] }),
   name: t.String({ examples: ['Moderate'] }),
@@ -32,12 +39,8 @@ export const AqiView = t.Object({
   value: t.Integer(),
   category: AqiCategory,
   dominant: Pollutant,
-  /**
-   * `hourly`: from hourly means over the standard's averaging periods (US: NowCast for PM).
-   * `latest`: indicative, from the latest values, used only while the hourly data do not support
-   * an index yet (a sensor that just started reporting).
-   */
-  basis: t.Union([t.Literal('hourly'), t.Literal('latest')]),
+  /** The dominant pollutant's basis (see `Basis`): `latest` makes the whole index indicative. */
+  basis: Basis,
   pollutants: t.Array(
     t.Object({
       pollutant: Pollutant,
@@ -47,6 +50,7 @@ export const AqiView = t.Object({
       index: t.Integer(),
       category: AqiCategory,
       extrapolated: t.Boolean(),
+      basis: Basis,
     }),
   ),
 });

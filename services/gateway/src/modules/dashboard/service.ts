@@ -1,7 +1,7 @@
 import {
   type AqiResult,
-  AVERAGINGS,
-  aqiFromHourly,
+  type Averaging,
+  averagesFromHourly,
   type Concentrations,
   computeAqi,
   type HourlySeries,
@@ -36,25 +36,51 @@ export interface DashboardDeps {
   now?: () => number;
 }
 
-/** Latest values as concentrations for every averaging period: the indicative, latest-value index. */
-function indicative(latest: SensorLatestValues): Concentrations {
+type Filled = Set<string>;
+const slot = (pollutant: string, averaging: string) => `${pollutant}:${averaging}`;
+
+/**
+ * The standard's averages from hourly means, with every average the hours do not support yet
+ * (a NowCast needs 2 of the 3 newest hours, an 8-hour mean 6 of 8, …) taken from the sensor's
+ * latest value instead, and remembered in `filled`. `latest` is undefined for offline sensors:
+ * an old value must not pass for current conditions.
+ */
+function concentrationsOf(
+  standard: StandardId,
+  series: HourlySeries | undefined,
+  latest: SensorLatestValues | undefined,
+): { concentrations: Concentrations; filled: Filled } {
+  const averaged = series ? averagesFromHourly(standard, series) : {};
+  const probe = averagesFromHourly(standard, {});
   const concentrations: Concentrations = {};
+  const filled: Filled = new Set();
   for (const pollutant of POLLUTANTS) {
-    const value = latest.values[pollutant]?.v;
-    if (value === undefined) continue;
-    concentrations[pollutant] = Object.fromEntries(AVERAGINGS.map((averaging) => [averaging, value]));
+    const wanted = { ...probe[pollutant], ...averaged[pollutant] };
+    const current = latest?.values[pollutant]?.v;
+    const merged: Partial<Record<Averaging, number | null>> = {};
+    for (const [averaging, value] of Object.entries(wanted) as [Averaging, number | null | undefined][]) {
+      if (typeof value === 'number') merged[averaging] = value;
+      else if (current !== undefined) {
+        merged[averaging] = current;
+        filled.add(slot(pollutant, averaging));
+      }
+    }
+    concentrations[pollutant] = merged;
   }
-  return concentrations;
+  return { concentrations, filled };
 }
 
-function aqiView(result: AqiResult, basis: AqiView['basis']): AqiView {
+function aqiView(result: AqiResult, filled: Filled): AqiView {
   const category = ({ key, name, colour }: AqiResult['category']) => ({ key, name, colour });
+  const basisOf = (sub: AqiResult['subIndices'][number]) =>
+    filled.has(slot(sub.pollutant, sub.averaging)) ? ('latest' as const) : ('hourly' as const);
+  const top = result.subIndices[0];
   return {
     standard: result.standard,
     value: result.value,
     category: category(result.category),
     dominant: result.dominant,
-    basis,
+    basis: top ? basisOf(top) : 'hourly',
     pollutants: result.subIndices.map((sub) => ({
       pollutant: sub.pollutant,
       averaging: sub.averaging,
@@ -63,6 +89,7 @@ function aqiView(result: AqiResult, basis: AqiView['basis']): AqiView {
       index: sub.index,
       category: category(sub.category),
       extrapolated: sub.extrapolated,
+      basis: basisOf(sub),
     })),
   };
 }
@@ -88,18 +115,20 @@ export function dashboardService(deps: DashboardDeps) {
     }
   }
 
-  /** The index: from hourly means when they support one, else (sensor not offline) from latest values. */
+  /** The index from hourly means, each average they do not support yet taken from the latest value. */
   function aqiOf(
     standard: StandardId,
     series: HourlySeries | undefined,
     latest: SensorLatestValues,
     status: SensorLiveStatus,
   ) {
-    const fromHourly = series ? aqiFromHourly(standard, series) : null;
-    if (fromHourly) return aqiView(fromHourly, 'hourly');
-    if (status === 'offline') return null;
-    const fromLatest = computeAqi(standard, indicative(latest));
-    return fromLatest ? aqiView(fromLatest, 'latest') : null;
+    const { concentrations, filled } = concentrationsOf(
+      standard,
+      series,
+      status === 'offline' ? undefined : latest,
+    );
+    const result = computeAqi(standard, concentrations);
+    return result ? aqiView(result, filled) : null;
   }
 
   function live(

@@ -1,0 +1,206 @@
+/**
+ * The dashboard page in a real browser (Debian's Chromium, headless, through playwright-core)
+ * against `scripts/start` as a user runs it: the demo seeds the 12 Beijing sensors, the page lists
+ * them, and a reading posted to HTTP ingest travels ingest → readings stream → writer → Redis (and
+ * the WebSocket fan-out) to the page. Every wait is for a DOM change, never a sleep.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, requireBinary } from '@sensormesh/testkit';
+import { type Browser, chromium, type Page } from 'playwright-core';
+
+const root = join(import.meta.dir, '..');
+const BEIJING = 12;
+const WAIT_MS = 45_000;
+
+type LogLine = { msg: string };
+/** What the page functions below use of the browser's globals (the test is type-checked without DOM types). */
+type PageGlobals = {
+  document: {
+    querySelector(selector: string): { textContent: string | null } | null;
+    querySelectorAll(selector: string): { length: number };
+  };
+};
+
+/** The child's JSON log lines; `next(msg)` resolves at the first line with that message. */
+function watch(stream: ReadableStream<Uint8Array>) {
+  const lines: LogLine[] = [];
+  const waiters: Array<[string, () => void]> = [];
+  void (async () => {
+    let text = '';
+    const decoder = new TextDecoder();
+    for await (const chunk of stream) {
+      text += decoder.decode(chunk, { stream: true });
+      const parts = text.split('\n');
+      text = parts.pop() ?? '';
+      for (const part of parts.filter((p) => p.startsWith('{'))) {
+        const line = JSON.parse(part) as LogLine;
+        lines.push(line);
+        for (const [msg, resolve] of waiters) if (line.msg === msg) resolve();
+      }
+    }
+  })();
+  return (msg: string) =>
+    new Promise<void>((resolve) => {
+      if (lines.some((line) => line.msg === msg)) resolve();
+      else waiters.push([msg, resolve]);
+    });
+}
+
+let dataDir: string;
+let base: string;
+let mesh: ReturnType<typeof Bun.spawn> | undefined;
+let browser: Browser | undefined;
+let devices: Array<{ sensorId: string; deviceKey: string }>;
+
+beforeAll(async () => {
+  const executablePath = requireBinary('chromium', 'chromium');
+  dataDir = await mkdtemp(join(tmpdir(), 'sensormesh-page-'));
+  const port = await freePort();
+  const env: Record<string, string | undefined> = {
+    ...process.env,
+    PORT: String(port),
+    MQTT_PORT: String(await freePort()),
+    DATA_DIR: dataDir,
+    // One data hour per real hour: the first hour of every station goes out at once, the next
+    // only after the test is over, so the values the test posts are not overwritten meanwhile.
+    DEMO_SPEED: '1',
+    LOG_LEVEL: 'info',
+  };
+  delete env.REDIS_URL;
+  delete env.CLICKHOUSE_URL;
+  delete env.MQTT_URL;
+  const child = Bun.spawn([join(root, 'scripts/start')], {
+    cwd: root,
+    env,
+    stdout: 'pipe',
+    stderr: 'inherit',
+  });
+  mesh = child;
+  const next = watch(child.stdout as ReadableStream<Uint8Array>);
+  await next('mesh listening');
+  await Promise.race([
+    next('demo replay started'),
+    next('demo data not found (DEMO_DATA); sensors seeded, no replay').then(() => {
+      throw new Error('the Beijing demo data is missing: set DEMO_DATA to ../shared/data/beijing/train');
+    }),
+  ]);
+  base = `http://127.0.0.1:${port}`;
+  devices = await Bun.file(join(dataDir, 'secrets', 'demo-devices.json')).json();
+  browser = await chromium.launch({
+    executablePath,
+    headless: true,
+    args: ['--no-sandbox', '--disable-background-networking'],
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  if (mesh) {
+    mesh.kill('SIGINT');
+    await mesh.exited;
+  }
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+}, 60_000);
+
+/** Opens the page and records what the console and CSP complain about. */
+async function open(query: string): Promise<{ page: Page; problems: string[] }> {
+  const page = await (browser as Browser).newPage();
+  const problems: string[] = [];
+  page.on('console', (message) => {
+    if (message.type() === 'error') problems.push(message.text());
+  });
+  page.on('pageerror', (error) => problems.push(error.message));
+  await page.goto(`${base}/${query}`);
+  return { page, problems };
+}
+
+/** Posts one reading through HTTP ingest as the sensor's device. */
+async function push(sensorId: string, metrics: Record<string, number>, messageId: string) {
+  const device = devices.find((d) => d.sensorId === sensorId);
+  if (!device) throw new Error(`no device key for ${sensorId}`);
+  const response = await fetch(`${base}/api/v1/ingest`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${device.deviceKey}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ sensorId, ts: Date.now(), metrics, messageId }),
+  });
+  expect(response.status).toBe(202);
+}
+
+const cellText = (page: Page, sensorId: string, metric: string) =>
+  page.locator(`tr[data-sensor-id="${sensorId}"] td[data-metric="${metric}"]`).textContent();
+
+/** Waits until the sensor's cell shows `text`. */
+function cellShows(page: Page, sensorId: string, metric: string, text: string) {
+  return page.waitForFunction(
+    ([id, m, t]) =>
+      (globalThis as unknown as PageGlobals).document.querySelector(
+        `tr[data-sensor-id="${id}"] td[data-metric="${m}"]`,
+      )?.textContent === t,
+    [sensorId, metric, text] as const,
+    { timeout: WAIT_MS },
+  );
+}
+
+describe('the dashboard page', () => {
+  test('is served at / with its own CSP and the assets from /dashboard/', async () => {
+    const response = await fetch(`${base}/`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toContain('text/html');
+    const csp = response.headers.get('content-security-policy') ?? '';
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).not.toContain('unsafe-inline');
+    expect(response.headers.get('x-frame-options')).toBe('DENY');
+    for (const asset of ['app.js', 'app.css', 'uplot.min.js', 'uplot.min.css']) {
+      expect((await fetch(`${base}/dashboard/${asset}`)).status).toBe(200);
+    }
+    const missing = await fetch(`${base}/dashboard/../package.json`);
+    expect(missing.status).toBe(404);
+  });
+
+  test('polling: lists the seeded sensors and shows a reading posted to ingest', async () => {
+    const { page, problems } = await open('?transport=poll&poll=500');
+    try {
+      await page.waitForFunction(
+        (n) =>
+          (globalThis as unknown as PageGlobals).document.querySelectorAll(
+            'tr[data-sensor-id^="aq-beijing-"][data-status="online"]',
+          ).length === n,
+        BEIJING,
+        { timeout: WAIT_MS },
+      );
+      expect(await page.locator('#connection').getAttribute('data-state')).toBe('polling');
+      expect(await page.locator('[data-count="online"]').textContent()).toBe(String(BEIJING));
+      // Every demo sensor sends PM2.5, so each has a value and an AQI badge with its category colour.
+      const badge = page.locator('tr[data-sensor-id="aq-beijing-dongsi"] td[data-field="aqi"] .aqi');
+      expect(await badge.getAttribute('data-category')).toBeTruthy();
+
+      await push('aq-beijing-dongsi', { pm25: 987 }, 'page-poll');
+      await cellShows(page, 'aq-beijing-dongsi', 'pm25', '987');
+      expect(problems).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  }, 90_000);
+
+  test('live: the WebSocket brings a reading to the page, and a selected sensor gets a chart', async () => {
+    const { page, problems } = await open('?poll=600000');
+    try {
+      // The poll is set to 10 minutes, so only the socket can bring the new value in time.
+      await page.waitForSelector('#connection[data-state="live"]', { timeout: WAIT_MS });
+      await page.waitForSelector('tr[data-sensor-id="aq-beijing-tiantan"]', { timeout: WAIT_MS });
+      await push('aq-beijing-tiantan', { pm25: 765 }, 'page-live');
+      await cellShows(page, 'aq-beijing-tiantan', 'pm25', '765');
+
+      await page.click('tr[data-sensor-id="aq-beijing-tiantan"]');
+      await page.waitForSelector('#detail:not([hidden]) #chart canvas', { timeout: WAIT_MS });
+      expect(await page.locator('#detail-title').textContent()).toContain('Tiantan');
+      expect(await cellText(page, 'aq-beijing-tiantan', 'pm25')).toBe('765');
+      expect(problems).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  }, 90_000);
+});
