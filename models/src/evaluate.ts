@@ -6,7 +6,8 @@ import { type FaultScores, scoreFaults } from './fault/metrics.ts';
 import { metricReferences, metricSeries } from './fault/samples.ts';
 import { FAULT_CLASSES, FAULT_METRICS, FAULT_WINDOW, type MetricScale } from './fault/spec.ts';
 import { decide, zscoreDecisions } from './fault/train.ts';
-import { HORIZONS, QUANTILES, TARGETS, WINDOW_HOURS } from './forecast/spec.ts';
+import { referenceSeries } from './forecast/samples.ts';
+import { HORIZONS, QUANTILES, REFERENCE_CHANNELS, TARGETS, WINDOW_HOURS } from './forecast/spec.ts';
 import { type Climatology, climatologyAt, REPORT_HORIZONS } from './forecast/train.ts';
 import type { FaultScorer, ForecastScorer } from './score.ts';
 
@@ -25,13 +26,17 @@ export interface ForecastRow {
 
 /**
  * Scores the forecast model over every complete window of a dataset (one origin per hour),
- * beside persistence and the card's hour-of-day climatology, on the same points.
+ * beside persistence and the card's hour-of-day climatology, on the same points. The reference
+ * input is the median of the other stations (as the predictor supplies it), unless `withoutReference`.
  */
 export async function evaluateForecast(
   scorer: ForecastScorer,
   card: ModelCard,
   dataset: Dataset,
+  options: { withoutReference?: boolean } = {},
 ): Promise<ForecastRow[]> {
+  const R = REFERENCE_CHANNELS.length;
+  const references = options.withoutReference ? undefined : referenceSeries(dataset);
   const clim = card.details.climatology as Climatology;
   const C = CHANNELS.length;
   const Q = QUANTILES.length;
@@ -44,14 +49,20 @@ export async function evaluateForecast(
     if (pending.length === 0) return;
     const window = new Float32Array(pending.length * WINDOW_HOURS * C);
     const origin = new Float32Array(pending.length);
+    const reference = new Float32Array(pending.length * WINDOW_HOURS * R).fill(Number.NaN);
     pending.forEach(({ s, h }, i) => {
       window.set(
         (filled[s] as Float32Array).subarray((h - WINDOW_HOURS + 1) * C, (h + 1) * C),
         i * WINDOW_HOURS * C,
       );
+      if (references)
+        reference.set(
+          (references[s] as Float32Array).subarray((h - WINDOW_HOURS + 1) * R, (h + 1) * R),
+          i * WINDOW_HOURS * R,
+        );
       origin[i] = dataset.startHour + h;
     });
-    const out = await scorer.scorePacked(window, origin);
+    const out = await scorer.scorePacked(window, origin, reference);
     pending.forEach(({ s, h }, i) => {
       const series = dataset.stations[s] as Dataset['stations'][number];
       for (const a of acc) {
@@ -130,8 +141,14 @@ export async function evaluateFaults(
     const metric = new BigInt64Array(pending.length);
     pending.forEach(({ mi, s, h }, i) => {
       const start = h - FAULT_WINDOW + 1;
-      values.set((series[mi]?.[s] as Float32Array).subarray(start, h + 1), i * FAULT_WINDOW);
-      reference.set((references[mi]?.[s] as Float32Array).subarray(start, h + 1), i * FAULT_WINDOW);
+      values.set(
+        ((series[mi] as Float32Array[])[s] as Float32Array).subarray(start, h + 1),
+        i * FAULT_WINDOW,
+      );
+      reference.set(
+        ((references[mi] as Float32Array[])[s] as Float32Array).subarray(start, h + 1),
+        i * FAULT_WINDOW,
+      );
       metric[i] = BigInt(mi);
     });
     const probs = await scorer.scorePacked(values, reference, metric);

@@ -10,7 +10,8 @@ import { faultFeatures } from './fault/features.ts';
 import { metricReferences, metricSeries } from './fault/samples.ts';
 import { FAULT_CLASSES, FAULT_FEATURE_NAMES, FAULT_METRICS, FAULT_WINDOW } from './fault/spec.ts';
 import { forecastReference } from './forecast/model.ts';
-import { WINDOW_HOURS } from './forecast/spec.ts';
+import { referenceSeries } from './forecast/samples.ts';
+import { REFERENCE_CHANNELS, WINDOW_HOURS } from './forecast/spec.ts';
 import { mlpForward } from './nn/mlp.ts';
 import { FaultScorer, ForecastScorer } from './score.ts';
 import { FAULT_FILE, FORECAST_FILE, trainAll } from './train.ts';
@@ -51,7 +52,7 @@ beforeAll(async () => {
   });
   forecast = await ForecastScorer.load(join(dir, FORECAST_FILE));
   faults = await FaultScorer.load(join(dir, FAULT_FILE), trained.faults.threshold);
-});
+}, 60_000);
 
 afterAll(async () => {
   await forecast?.release();
@@ -61,10 +62,18 @@ afterAll(async () => {
 
 const windowAt = (s: number, h: number) => {
   const C = CHANNELS.length;
+  const R = REFERENCE_CHANNELS.length;
   const filled = fillForward((dataset.stations[s] as Dataset['stations'][number]).values);
   const flat = filled.slice((h - WINDOW_HOURS + 1) * C, (h + 1) * C);
   const rows = Array.from({ length: WINDOW_HOURS }, (_, r) => Array.from(flat.subarray(r * C, (r + 1) * C)));
-  return { flat, rows, originTs: (dataset.startHour + h) * HOUR_MS };
+  const refFlat = (referenceSeries(dataset)[s] as Float32Array).slice(
+    (h - WINDOW_HOURS + 1) * R,
+    (h + 1) * R,
+  );
+  const reference = Array.from({ length: WINDOW_HOURS }, (_, r) =>
+    Array.from(refFlat.subarray(r * R, (r + 1) * R), (v) => (Number.isNaN(v) ? null : v)),
+  );
+  return { flat, rows, refFlat, reference, originTs: (dataset.startHour + h) * HOUR_MS };
 };
 
 describe('trained on a slice, exported, scored by onnxruntime', () => {
@@ -75,9 +84,22 @@ describe('trained on a slice, exported, scored by onnxruntime', () => {
       [3, 3000],
     ] as const;
     const windows = picks.map(([s, h]) => windowAt(s, h));
-    const scored = await forecast.score(windows.map((w) => ({ originTs: w.originTs, values: w.rows })));
+    // The first window leaves the reference out (all unknown), the others give the network's.
+    const scored = await forecast.score(
+      windows.map((w, i) => ({
+        originTs: w.originTs,
+        values: w.rows,
+        ...(i > 0 ? { reference: w.reference } : {}),
+      })),
+    );
+    expect(windows[1]?.reference.flat().some((v) => v !== null)).toBe(true);
     windows.forEach((w, i) => {
-      const want = forecastReference(trained.forecast.params, w.flat, w.originTs / HOUR_MS);
+      const want = forecastReference(
+        trained.forecast.params,
+        w.flat,
+        w.originTs / HOUR_MS,
+        i > 0 ? w.refFlat : undefined,
+      );
       const got = scored[i];
       expect(got?.pm25).toHaveLength(72);
       got?.pm25.forEach((q, h) => {
@@ -111,11 +133,11 @@ describe('trained on a slice, exported, scored by onnxruntime', () => {
     expect(new Set(injection.faults.slice(0, 40).map((f) => f.kind)).size).toBe(5);
     const windows = cases.map(({ mi, s, h }) => {
       const values = Array.from(
-        (series[mi]?.[s] as Float32Array).subarray(h - FAULT_WINDOW + 1, h + 1),
+        ((series[mi] as Float32Array[])[s] as Float32Array).subarray(h - FAULT_WINDOW + 1, h + 1),
         (v) => (Number.isNaN(v) ? null : v),
       );
       const reference = Array.from(
-        (references[mi]?.[s] as Float32Array).subarray(h - FAULT_WINDOW + 1, h + 1),
+        ((references[mi] as Float32Array[])[s] as Float32Array).subarray(h - FAULT_WINDOW + 1, h + 1),
         (v) => (Number.isNaN(v) ? null : v),
       );
       return { metric: FAULT_METRICS[mi] as string, values, reference };
@@ -172,7 +194,7 @@ describe('trained on a slice, exported, scored by onnxruntime', () => {
     } finally {
       await rm(again, { recursive: true, force: true });
     }
-  });
+  }, 60_000);
 });
 
 describe('bad windows get a clear VALIDATION_FAILED error', () => {
@@ -203,6 +225,26 @@ describe('bad windows get a clear VALIDATION_FAILED error', () => {
       /window 0 row 10: pm25 is NaN/,
     );
     await rejects(() => forecast.score([{ originTs: w.originTs + 1, values: w.rows }]), /on the hour/);
+  });
+
+  test('forecast: a reference of the wrong length or width, or with NaN (null is the way to say unknown)', async () => {
+    const w = windowAt(0, 500);
+    const score = (reference: (number | null)[][]) => () =>
+      forecast.score([{ originTs: w.originTs, values: w.rows, reference }]);
+    await rejects(score(w.reference.slice(2)), /reference must hold 72 hourly rows, got 70/);
+    await rejects(
+      score([...w.reference.slice(1), [40]]),
+      /reference row 71: expected 2 values \(pm25, pm10\)/,
+    );
+    const withNaN = w.reference.map((row) => [...row]);
+    (withNaN[3] as (number | null)[])[1] = Number.NaN;
+    await rejects(score(withNaN), /window 0 reference row 3: pm10 is NaN; use null/);
+    const unknown = w.reference.map((row) => row.map(() => null));
+    const [withNulls, without] = await forecast.score([
+      { originTs: w.originTs, values: w.rows, reference: unknown },
+      { originTs: w.originTs, values: w.rows },
+    ]);
+    expect(withNulls).toEqual(without as NonNullable<typeof without>);
   });
 
   test('faults: unknown metric, wrong length, NaN (null is the way to say missing)', async () => {

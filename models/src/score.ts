@@ -4,7 +4,7 @@ import { CHANNELS } from './data/dataset.ts';
 import { FAULT_IO } from './fault/graph.ts';
 import { FAULT_CLASSES, FAULT_METRICS, FAULT_WINDOW } from './fault/spec.ts';
 import { FORECAST_IO } from './forecast/graph.ts';
-import { HORIZONS, QUANTILES, TARGETS, WINDOW_HOURS } from './forecast/spec.ts';
+import { HORIZONS, QUANTILES, REFERENCE_CHANNELS, TARGETS, WINDOW_HOURS } from './forecast/spec.ts';
 
 const HOUR_MS = 3_600_000;
 
@@ -14,6 +14,12 @@ export interface ForecastWindow {
   originTs: number;
   /** WINDOW_HOURS rows of CHANNELS values, oldest first, no gaps. */
   values: ArrayLike<ArrayLike<number>>;
+  /**
+   * Optional network reference for the same hours: WINDOW_HOURS rows of REFERENCE_CHANNELS values
+   * (the median of the other sensors' PM2.5 and PM10), `null` where unknown. Without it the model
+   * uses the sensor's own values (valid, a little less accurate in the first hours).
+   */
+  reference?: ArrayLike<ArrayLike<number | null>>;
 }
 
 /** p10/p50/p90 per horizon (index 0 = 1 h ahead), µg/m³. */
@@ -27,10 +33,13 @@ function invalid(message: string, details: Record<string, unknown>): AppError {
 export function packForecastWindows(windows: readonly ForecastWindow[]): {
   window: Float32Array;
   origin: Float32Array;
+  reference: Float32Array;
 } {
   const C = CHANNELS.length;
+  const R = REFERENCE_CHANNELS.length;
   const window = new Float32Array(windows.length * WINDOW_HOURS * C);
   const origin = new Float32Array(windows.length);
+  const reference = new Float32Array(windows.length * WINDOW_HOURS * R).fill(Number.NaN);
   windows.forEach((w, i) => {
     if (!Number.isInteger(w.originTs) || w.originTs % HOUR_MS !== 0) {
       throw invalid(`window ${i}: originTs must be a UTC epoch ms on the hour`, {
@@ -71,8 +80,40 @@ export function packForecastWindows(windows: readonly ForecastWindow[]): {
       }
     }
     origin[i] = w.originTs / HOUR_MS;
+    if (w.reference === undefined) return;
+    if (w.reference.length !== WINDOW_HOURS) {
+      throw invalid(
+        `window ${i}: reference must hold ${WINDOW_HOURS} hourly rows, got ${w.reference.length}`,
+        {
+          window: i,
+          field: 'reference',
+          expected: WINDOW_HOURS,
+          got: w.reference.length,
+        },
+      );
+    }
+    for (let h = 0; h < WINDOW_HOURS; h++) {
+      const row = w.reference[h] as ArrayLike<number | null>;
+      if (row.length !== R) {
+        throw invalid(
+          `window ${i} reference row ${h}: expected ${R} values (${REFERENCE_CHANNELS.join(', ')}), got ${row.length}`,
+          { window: i, field: 'reference', row: h, expected: R, got: row.length },
+        );
+      }
+      for (let r = 0; r < R; r++) {
+        const value = row[r];
+        // null is "unknown that hour"; NaN or Infinity is a caller's bug.
+        if (value !== null && (typeof value !== 'number' || !Number.isFinite(value))) {
+          throw invalid(
+            `window ${i} reference row ${h}: ${REFERENCE_CHANNELS[r]} is ${String(value)}; use null for unknown`,
+            { window: i, field: 'reference', row: h, metric: REFERENCE_CHANNELS[r] },
+          );
+        }
+        if (value !== null) reference[(i * WINDOW_HOURS + h) * R + r] = value;
+      }
+    }
   });
-  return { window, origin };
+  return { window, origin, reference };
 }
 
 /** Scores forecast windows with the ONNX forecast model, all windows in one run. */
@@ -88,21 +129,38 @@ export class ForecastScorer {
     return new ForecastScorer(session);
   }
 
-  /** Raw outputs for packed inputs: [N × TARGETS × HORIZONS × QUANTILES] µg/m³ (the fast path). */
-  async scorePacked(window: Float32Array, origin: Float32Array): Promise<Float32Array> {
+  /**
+   * Raw outputs for packed inputs: [N × TARGETS × HORIZONS × QUANTILES] µg/m³ (the fast path).
+   * `reference` is [N × WINDOW_HOURS × REFERENCE_CHANNELS], NaN = unknown; omitted = all unknown.
+   */
+  async scorePacked(
+    window: Float32Array,
+    origin: Float32Array,
+    reference?: Float32Array,
+  ): Promise<Float32Array> {
     const n = origin.length;
-    const result = await this.session.run({
+    const R = REFERENCE_CHANNELS.length;
+    const feeds: Record<string, ort.Tensor> = {
       [FORECAST_IO.window]: new ort.Tensor('float32', window, [n, WINDOW_HOURS, CHANNELS.length]),
       [FORECAST_IO.originHour]: new ort.Tensor('float32', origin, [n, 1]),
-    });
+    };
+    // A model from before the reference input (an uploaded older version) is still served.
+    if (this.session.inputNames.includes(FORECAST_IO.reference)) {
+      feeds[FORECAST_IO.reference] = new ort.Tensor(
+        'float32',
+        reference ?? new Float32Array(n * WINDOW_HOURS * R).fill(Number.NaN),
+        [n, WINDOW_HOURS, R],
+      );
+    }
+    const result = await this.session.run(feeds);
     return (result[FORECAST_IO.forecast] as ort.Tensor).data as Float32Array;
   }
 
   /** Validates and scores windows; a bad window throws a VALIDATION_FAILED AppError naming it. */
   async score(windows: readonly ForecastWindow[]): Promise<Forecast[]> {
     if (windows.length === 0) return [];
-    const { window, origin } = packForecastWindows(windows);
-    const raw = await this.scorePacked(window, origin);
+    const { window, origin, reference } = packForecastWindows(windows);
+    const raw = await this.scorePacked(window, origin, reference);
     const Q = QUANTILES.length;
     return windows.map((_, i) => {
       const forecast = {} as Forecast;

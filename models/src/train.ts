@@ -7,8 +7,15 @@ import { FAULT_IO, faultGraph } from './fault/graph.ts';
 import { FAULT_CLASSES, FAULT_FEATURE_NAMES, FAULT_METRICS, FAULT_WINDOW } from './fault/spec.ts';
 import { type FaultTraining, trainFaults } from './fault/train.ts';
 import { FORECAST_IO, forecastGraph } from './forecast/graph.ts';
-import { FEATURE_NAMES, HORIZONS, QUANTILES, TARGETS, WINDOW_HOURS } from './forecast/spec.ts';
-import { type ForecastTraining, trainForecast } from './forecast/train.ts';
+import {
+  FEATURE_NAMES,
+  HORIZONS,
+  QUANTILES,
+  REFERENCE_CHANNELS,
+  TARGETS,
+  WINDOW_HOURS,
+} from './forecast/spec.ts';
+import { type ForecastTraining, KNOTS, trainForecast } from './forecast/train.ts';
 
 export const FORECAST_FILE = 'forecast.onnx';
 export const FAULT_FILE = 'faults.onnx';
@@ -33,7 +40,22 @@ export async function trainAll(dataset: Dataset, options: TrainOptions) {
   const tuneFromHour =
     Date.UTC(endDate.getUTCFullYear(), endDate.getUTCMonth() - options.tuneMonths, endDate.getUTCDate()) /
     HOUR_MS;
-  const forecast = trainForecast(dataset, { tuneFromHour, lambda: 1e-4, stride: options.quick ? 6 : 2 });
+  const forecast = trainForecast(dataset, {
+    tuneFromHour,
+    lambda: 1e-4,
+    // Every hour: with every 2nd hour the odd hours of the day would never be seen in training.
+    stride: options.quick ? 6 : 1,
+    members: 2,
+    net: {
+      hidden: options.quick ? 8 : 32,
+      epochs: options.quick ? 1 : 4,
+      batch: 256,
+      learningRate: 1e-3,
+      decay: 1e-4,
+      alpha: 1,
+      seed: options.seed,
+    },
+  });
   const faults = trainFaults(dataset, {
     tuneFromHour,
     seed: options.seed,
@@ -77,8 +99,7 @@ function writeForecast(result: ForecastTraining, training: ModelCard['training']
     version,
     task: 'forecast',
     opset: OPSET,
-    family:
-      'Direct multi-horizon ridge regression on log1p targets over engineered window features (in-graph), intervals from tune-slice residual quantiles',
+    family: `Mean of ${result.params.nets.length} quantile networks (${FEATURE_NAMES.length} features → ${result.params.nets[0]?.hidden} ReLU + linear skip → p10/p50/p90 change from the origin in log1p space at horizon knots ${KNOTS.join(', ')} h, pinball loss weighted to µg/m³, Adam) blended per horizon with a ridge on log1p targets; features engineered in the graph, including the network reference; blend and interval scales chosen on the tune slice`,
     inputs: [
       {
         name: FORECAST_IO.window,
@@ -93,6 +114,14 @@ function writeForecast(result: ForecastTraining, training: ModelCard['training']
         shape: ['N', 1],
         description: 'The origin hour as epoch hours (UTC ms / 3,600,000), for the calendar features.',
       },
+      {
+        name: FORECAST_IO.reference,
+        type: 'float32',
+        shape: ['N', WINDOW_HOURS, REFERENCE_CHANNELS.length],
+        description:
+          'The same hours of the network reference: per hour the median of the other sensors’ raw PM2.5 and PM10 (NaN when fewer than two report or no neighbours are known). NaN hours take the sensor’s own value, so an all-NaN reference is valid (somewhat less accurate in the first hours, see details.withoutReference).',
+        order: REFERENCE_CHANNELS,
+      },
     ],
     outputs: [
       {
@@ -104,7 +133,7 @@ function writeForecast(result: ForecastTraining, training: ModelCard['training']
       },
     ],
     normalisation:
-      'In the graph: pollutants and rain as log1p(max(x, 0)), wind as u/v components, dew-point spread; lags and block means of those; hour-of-day and weekday one-hots (UTC) and seasonal harmonics; standardised with the training means and deviations stored in the graph. Output = expm1(linear + quantile offset), ≥ 0.',
+      'In the graph: pollutants, rain and the reference as log1p(max(x, 0)), wind as u/v components, dew-point spread, reference minus own; lags and block means of those; hour-of-day and weekday one-hots (UTC) and seasonal harmonics; standardised with the training means and deviations stored in the graph. Output = expm1(log1p quantiles), ≥ 0.',
     training,
     metrics: result.tune,
     details: {
@@ -113,6 +142,9 @@ function writeForecast(result: ForecastTraining, training: ModelCard['training']
       quantiles: QUANTILES,
       targets: TARGETS,
       maxFillHours: MAX_FILL_HOURS,
+      knots: KNOTS,
+      blend: Array.from(result.params.blend),
+      withoutReference: result.tuneWithoutReference,
       climatology: result.climatology,
     },
   });

@@ -1,13 +1,15 @@
 import { CHANNELS } from '../data/dataset.ts';
 import { GraphBuilder, int } from '../onnx/graph.ts';
 import { DataType } from '../onnx/proto.ts';
-import { type ForecastParams, selectionMatrix } from './model.ts';
+import { BASE_FEATURES, type ForecastParams, selectionMatrix } from './model.ts';
+import { HEADS_PER_TARGET, knotMatrix } from './net.ts';
 import {
   CALENDAR_FEATURES,
   FEATURE_NAMES,
   HORIZONS,
   IN,
   QUANTILES,
+  REFERENCE_CHANNELS,
   TARGETS,
   TRANSFORMED,
   WINDOW_FEATURES,
@@ -16,11 +18,17 @@ import {
 } from './spec.ts';
 
 /** Graph input and output names, part of the model's contract (the card repeats them). */
-export const FORECAST_IO = { window: 'window', originHour: 'origin_hour', forecast: 'forecast' } as const;
+export const FORECAST_IO = {
+  window: 'window',
+  originHour: 'origin_hour',
+  reference: 'reference',
+  forecast: 'forecast',
+} as const;
 
 /**
- * The forecast graph: raw window → transformed channels → lags and means (one MatMul with a
- * selection matrix) + calendar one-hots → standardise → linear → quantile offsets → expm1.
+ * The forecast graph: raw window and reference → transformed channels → lags and means (one MatMul
+ * with a selection matrix) + calendar one-hots → standardise → quantile network and ridge → blended
+ * median, scaled network distances to p10/p90 → expm1.
  */
 export function forecastGraph(
   params: ForecastParams,
@@ -30,6 +38,11 @@ export function forecastGraph(
   const g = new GraphBuilder('sensormesh_forecast');
   const window = g.input(FORECAST_IO.window, DataType.FLOAT, ['N', WINDOW_HOURS, CHANNELS.length]);
   const origin = g.input(FORECAST_IO.originHour, DataType.FLOAT, ['N', 1]);
+  const reference = g.input(FORECAST_IO.reference, DataType.FLOAT, [
+    'N',
+    WINDOW_HOURS,
+    REFERENCE_CHANNELS.length,
+  ]);
   const pick = (indices: number[]) =>
     g.op('Gather', [window, g.intConst(indices, [indices.length])], { axis: int(2) });
   const one = g.floatConst([1], [1]);
@@ -44,7 +57,13 @@ export function forecastGraph(
   const u = g.op('Mul', [speed, g.op('Sin', [radians])]);
   const v = g.op('Mul', [speed, g.op('Cos', [radians])]);
   const spread = g.op('Sub', [pick([IN.temp]), pick([IN.dewpoint])]);
-  const transformed = g.op('Concat', [pollutants, weather, rain, speed, u, v, spread], { axis: int(2) });
+  // Reference hours the caller does not know (NaN) take the sensor's own value (see transformHour).
+  const own = log1p(pick(REFERENCE_CHANNELS.map((metric) => CHANNELS.indexOf(metric))));
+  const ref = g.op('Where', [g.op('IsNaN', [reference]), own, log1p(reference)]);
+  const gap = g.op('Sub', [ref, own]);
+  const transformed = g.op('Concat', [pollutants, weather, rain, speed, u, v, spread, ref, gap], {
+    axis: int(2),
+  });
   const flat = g.op('Reshape', [transformed, g.intConst([-1, WINDOW_HOURS * TRANSFORMED.length], [2])]);
   const windowFeatures = g.op('MatMul', [
     flat,
@@ -76,7 +95,8 @@ export function forecastGraph(
     throw new Error('feature count');
 
   const F = FEATURE_NAMES.length;
-  const O = TARGETS.length * HORIZONS;
+  const T = TARGETS.length;
+  const O = T * HORIZONS;
   const standard = g.op('Mul', [
     g.op('Sub', [features, g.floatConst(params.mean, [1, F])]),
     g.floatConst(
@@ -84,17 +104,71 @@ export function forecastGraph(
       [1, F],
     ),
   ]);
+  const base = g.op('Reshape', [
+    g.op('Gather', [features, g.intConst(BASE_FEATURES, [T])], { axis: int(1) }),
+    g.intConst([-1, T, 1], [3]),
+  ]);
+
+  // Each quantile network: heads = ReLU layer + linear skip, per target × head × knot; knots →
+  // horizons; then the members' median and distances are averaged (see forecastParts).
+  const share = g.floatConst([1 / params.nets.length], [1]);
+  const average = (terms: string[]) =>
+    g.op('Mul', [terms.reduce((sum, term) => g.op('Add', [sum, term])), share]);
+  const members = params.nets.map((net) => {
+    const E = net.b2.length;
+    const K = net.knots.length;
+    let heads = g.op('Add', [
+      g.op('MatMul', [standard, g.floatConst(net.ws, [F, E])]),
+      g.floatConst(net.b2, [1, E]),
+    ]);
+    if (net.hidden > 0) {
+      const hidden = g.op('Relu', [
+        g.op('Add', [
+          g.op('MatMul', [standard, g.floatConst(net.w1, [F, net.hidden])]),
+          g.floatConst(net.b1, [1, net.hidden]),
+        ]),
+      ]);
+      heads = g.op('Add', [heads, g.op('MatMul', [hidden, g.floatConst(net.w2, [net.hidden, E])])]);
+    }
+    const perHorizon = g.op('MatMul', [
+      g.op('Reshape', [heads, g.intConst([-1, T, HEADS_PER_TARGET, K], [4])]),
+      g.floatConst(knotMatrix(net.knots, HORIZONS), [K, HORIZONS]),
+    ]);
+    const head = (q: number) => g.op('Gather', [perHorizon, g.intConst([q], [])], { axis: int(2) });
+    return { centre: head(0), low: g.op('Abs', [head(1)]), high: g.op('Abs', [head(2)]) };
+  });
+  const netMedian = g.op('Add', [base, average(members.map((m) => m.centre))]);
+  const netLow = average(members.map((m) => m.low));
+  const netHigh = average(members.map((m) => m.high));
+  const ridge = g.op('Reshape', [
+    g.op('Add', [
+      g.op('MatMul', [standard, g.floatConst(params.ridgeWeights, [F, O])]),
+      g.floatConst(params.ridgeBias, [1, O]),
+    ]),
+    g.intConst([-1, T, HORIZONS], [3]),
+  ]);
   const median = g.op('Add', [
-    g.op('MatMul', [standard, g.floatConst(params.weights, [F, O])]),
-    g.floatConst(params.bias, [1, O]),
+    g.op('Mul', [netMedian, g.floatConst(params.blend, [1, T, HORIZONS])]),
+    g.op('Mul', [
+      ridge,
+      g.floatConst(
+        params.blend.map((b) => 1 - b),
+        [1, T, HORIZONS],
+      ),
+    ]),
   ]);
-  const shaped = g.op('Reshape', [median, g.intConst([-1, TARGETS.length, HORIZONS, 1], [4])]);
-  const quantiles = g.op('Add', [
-    shaped,
-    g.floatConst(params.offsets, [1, TARGETS.length, HORIZONS, QUANTILES.length]),
-  ]);
+  const scale = (side: number) =>
+    g.floatConst(
+      Array.from({ length: O }, (_, o) => params.scales[o * 2 + side] as number),
+      [1, T, HORIZONS],
+    );
+  const p10 = g.op('Sub', [median, g.op('Mul', [netLow, scale(0)])]);
+  const p90 = g.op('Add', [median, g.op('Mul', [netHigh, scale(1)])]);
+  const column = (x: string) => g.op('Reshape', [x, g.intConst([-1, T, HORIZONS, 1], [4])]);
+  const quantiles = g.op('Concat', [column(p10), column(median), column(p90)], { axis: int(3) });
+  if (QUANTILES.length !== 3) throw new Error('the graph writes p10, p50, p90');
   g.op('Relu', [g.op('Sub', [g.op('Exp', [quantiles]), one])], {}, { outputs: [FORECAST_IO.forecast] });
-  g.output(FORECAST_IO.forecast, DataType.FLOAT, ['N', TARGETS.length, HORIZONS, QUANTILES.length]);
+  g.output(FORECAST_IO.forecast, DataType.FLOAT, ['N', T, HORIZONS, QUANTILES.length]);
   return g.encode({ opsets: { '': 17 }, doc, metadata });
 }
 

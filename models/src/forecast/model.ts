@@ -1,8 +1,11 @@
 import { CHANNELS } from '../data/dataset.ts';
+import { type ForecastNet, headsToLog, netHeads } from './net.ts';
 import {
   FEATURE_NAMES,
   HORIZONS,
+  NO_REFERENCE,
   QUANTILES,
+  REFERENCE_CHANNELS,
   TARGETS,
   TRANSFORMED,
   WINDOW_FEATURES,
@@ -10,73 +13,135 @@ import {
   windowFeatures,
 } from './spec.ts';
 
-/** The trained forecast parameters: a log-space linear model per target and horizon plus interval offsets. */
+/**
+ * The trained forecast: a small ensemble of quantile networks (change from the origin in log1p
+ * space) and a ridge on log1p targets, over the same standardised features. The median is a
+ * per-horizon blend of the two (the networks win the first hours, the ridge's shrinkage the last
+ * ones); p10/p90 are the networks' conditional distances below/above their median, scaled per
+ * horizon so the tune slice is covered.
+ */
 export interface ForecastParams {
   /** Feature standardisation, FEATURE_NAMES order. */
   mean: Float64Array;
   std: Float64Array;
   /** [FEATURE_NAMES × (TARGETS × HORIZONS)] */
-  weights: Float64Array;
+  ridgeWeights: Float64Array;
   /** [TARGETS × HORIZONS] */
-  bias: Float64Array;
-  /** [TARGETS × HORIZONS × QUANTILES]: added to the log-space median (0 for the median itself). */
-  offsets: Float64Array;
+  ridgeBias: Float64Array;
+  /** The quantile networks (same settings, different seeds): their log1p quantiles are averaged. */
+  nets: ForecastNet[];
+  /** [TARGETS × HORIZONS]: weight of the networks' median (1 − it: the ridge's). */
+  blend: Float64Array;
+  /** [TARGETS × HORIZONS × 2]: multipliers of the network's distances to p10 and to p90. */
+  scales: Float64Array;
 }
 
 /** Values per forecast: TARGETS × HORIZONS × QUANTILES, µg/m³. */
 export const FORECAST_SIZE = TARGETS.length * HORIZONS * QUANTILES.length;
+const O = TARGETS.length * HORIZONS;
 
-/** The log-space medians for already computed features (training and evaluation use this). */
-export function medianLog(
+/** Feature indices of log1p(target) at the origin: the network's changes start from them. */
+export const BASE_FEATURES: readonly number[] = TARGETS.map((target) =>
+  FEATURE_NAMES.indexOf(`log_${target}_lag0`),
+);
+
+/** Scratch buffers for forecastParts, sized for one model. */
+export function partsScratch(params: ForecastParams) {
+  const first = params.nets[0];
+  if (!first) throw new Error('a forecast needs at least one network');
+  return {
+    z: new Float64Array(first.inputs),
+    hidden: new Float64Array(Math.max(...params.nets.map((net) => net.hidden))),
+    heads: new Float64Array(first.b2.length),
+    base: new Float64Array(TARGETS.length),
+    member: new Float64Array(O * 3),
+  };
+}
+
+/** The two members' log1p outputs for one feature row: network quantiles [O × 3] and ridge [O]. */
+export function forecastParts(
+  params: ForecastParams,
+  features: Float64Array,
+  offset: number,
+  netOut: Float64Array,
+  ridgeOut: Float64Array,
+  scratch = partsScratch(params),
+): void {
+  const F = FEATURE_NAMES.length;
+  BASE_FEATURES.forEach((index, t) => {
+    scratch.base[t] = features[offset + index] as number;
+  });
+  netOut.fill(0);
+  const share = 1 / params.nets.length;
+  for (const net of params.nets) {
+    netHeads(net, features, offset, scratch.z, scratch.hidden.subarray(0, net.hidden), scratch.heads);
+    headsToLog(net, scratch.heads, scratch.base, 0, HORIZONS, scratch.member);
+    for (let k = 0; k < O * 3; k++) netOut[k] = (netOut[k] as number) + share * (scratch.member[k] as number);
+  }
+  ridgeOut.set(params.ridgeBias);
+  for (let j = 0; j < F; j++) {
+    const z = scratch.z[j] as number;
+    if (z === 0) continue;
+    for (let o = 0; o < O; o++)
+      ridgeOut[o] = (ridgeOut[o] as number) + z * (params.ridgeWeights[j * O + o] as number);
+  }
+}
+
+/** log1p quantiles [O × 3] from the members' outputs with the given blend and scales. */
+export function combine(
+  blend: ArrayLike<number>,
+  scales: ArrayLike<number>,
+  netOut: ArrayLike<number>,
+  ridgeOut: ArrayLike<number>,
+  out: Float64Array,
+  outOffset = 0,
+): void {
+  for (let o = 0; o < O; o++) {
+    const lo = netOut[o * 3] as number;
+    const md = netOut[o * 3 + 1] as number;
+    const hi = netOut[o * 3 + 2] as number;
+    const b = blend[o] as number;
+    const median = b * md + (1 - b) * (ridgeOut[o] as number);
+    out[outOffset + o * 3] = median - (scales[o * 2] as number) * (md - lo);
+    out[outOffset + o * 3 + 1] = median;
+    out[outOffset + o * 3 + 2] = median + (scales[o * 2 + 1] as number) * (hi - md);
+  }
+}
+
+/** log1p quantiles [O × 3] for already computed features (training and evaluation use this). */
+export function forecastLog(
   params: ForecastParams,
   features: Float64Array,
   offset: number,
   out: Float64Array,
+  outOffset = 0,
+  scratch = partsScratch(params),
 ): void {
-  const F = FEATURE_NAMES.length;
-  const O = TARGETS.length * HORIZONS;
-  out.set(params.bias);
-  for (let j = 0; j < F; j++) {
-    const z = ((features[offset + j] as number) - (params.mean[j] as number)) / (params.std[j] as number);
-    if (z === 0) continue;
-    for (let o = 0; o < O; o++) out[o] = (out[o] as number) + z * (params.weights[j * O + o] as number);
-  }
-}
-
-/** Quantiles in µg/m³ from log-space medians, the same arithmetic as the graph (offset, expm1, ≥ 0). */
-export function quantilesFromLog(
-  params: ForecastParams,
-  median: Float64Array,
-  out: Float64Array,
-  offset = 0,
-): void {
-  const Q = QUANTILES.length;
-  for (let o = 0; o < median.length; o++) {
-    for (let q = 0; q < Q; q++) {
-      out[offset + o * Q + q] = Math.max(
-        0,
-        Math.expm1((median[o] as number) + (params.offsets[o * Q + q] as number)),
-      );
-    }
-  }
+  const netOut = new Float64Array(O * 3);
+  const ridgeOut = new Float64Array(O);
+  forecastParts(params, features, offset, netOut, ridgeOut, scratch);
+  combine(params.blend, params.scales, netOut, ridgeOut, out, outOffset);
 }
 
 /**
  * The training code's own forecast for one complete window ([WINDOW_HOURS × CHANNELS], oldest
- * first), the reference the exported graph must reproduce.
+ * first) and optionally its reference ([WINDOW_HOURS × REFERENCE_CHANNELS], NaN = unknown), in
+ * µg/m³ with the graph's arithmetic (expm1, ≥ 0): the reference the exported graph must reproduce.
  */
 export function forecastReference(
   params: ForecastParams,
   window: ArrayLike<number>,
   originHour: number,
+  reference: ArrayLike<number> = NO_REFERENCE,
 ): Float64Array {
   if (window.length !== WINDOW_HOURS * CHANNELS.length) throw new Error('window has the wrong size');
+  if (reference.length !== WINDOW_HOURS * REFERENCE_CHANNELS.length)
+    throw new Error('reference has the wrong size');
   const features = new Float64Array(FEATURE_NAMES.length);
-  windowFeatures(window, 0, originHour, features, 0);
-  const median = new Float64Array(TARGETS.length * HORIZONS);
-  medianLog(params, features, 0, median);
+  windowFeatures(window, 0, reference, 0, originHour, features, 0);
   const out = new Float64Array(FORECAST_SIZE);
-  quantilesFromLog(params, median, out);
+  forecastLog(params, features, 0, out);
+  for (let k = 0; k < out.length; k++) out[k] = Math.max(0, Math.expm1(out[k] as number));
   return out;
 }
 

@@ -1,6 +1,15 @@
 import { CHANNELS, type Dataset } from '../data/dataset.ts';
 import { completeHours, fillForward } from '../data/gaps.ts';
-import { FEATURE_NAMES, HORIZONS, TARGETS, WINDOW_HOURS, windowFeatures } from './spec.ts';
+import { networkReference } from '../data/inject.ts';
+import {
+  FEATURE_NAMES,
+  HORIZONS,
+  REFERENCE_CHANNELS,
+  TARGETS,
+  TRANSFORMED,
+  WINDOW_HOURS,
+  windowFeatures,
+} from './spec.ts';
 
 /** Forecast samples: features per origin and the observed targets (log1p), NaN where unobserved. */
 export interface ForecastSamples {
@@ -24,6 +33,25 @@ export interface SampleOptions {
   stride?: number;
   /** Keep only origins whose whole target span is observed (training); else NaN targets stay. */
   requireTargets?: boolean;
+  /** Leave the reference input unknown (every hour NaN), as a caller without neighbours would. */
+  withoutReference?: boolean;
+}
+
+/**
+ * Per station, the reference input over the whole grid ([hours × REFERENCE_CHANNELS]): the median
+ * of the other stations' raw values each hour, NaN when fewer than two report.
+ */
+export function referenceSeries(dataset: Dataset): Float32Array[] {
+  const R = REFERENCE_CHANNELS.length;
+  const perChannel = REFERENCE_CHANNELS.map((metric) => networkReference(dataset, CHANNELS.indexOf(metric)));
+  return dataset.stations.map((_, s) => {
+    const out = new Float32Array(dataset.hours * R);
+    perChannel.forEach((series, r) => {
+      const own = series[s] as Float32Array;
+      for (let h = 0; h < dataset.hours; h++) out[h * R + r] = own[h] as number;
+    });
+    return out;
+  });
 }
 
 const TARGET_CHANNELS = TARGETS.map((target) => CHANNELS.indexOf(target));
@@ -69,10 +97,24 @@ export function buildSamples(dataset: Dataset, options: SampleOptions): Forecast
   const targets = new Float64Array(count * per);
   const last = new Float64Array(count * TARGETS.length);
   const features = new Float64Array(count * F);
-  const scratch = new Float64Array(WINDOW_HOURS * 14);
+  const scratch = new Float64Array(WINDOW_HOURS * TRANSFORMED.length);
+  const R = REFERENCE_CHANNELS.length;
+  const references = options.withoutReference ? undefined : referenceSeries(dataset);
+  const unknown = new Float32Array(WINDOW_HOURS * R).fill(Number.NaN);
   rows.forEach((row, i) => {
     const filled = filledByStation[row.station] as Float32Array;
-    windowFeatures(filled, (row.hour - WINDOW_HOURS + 1) * C, row.origin, features, i * F, scratch);
+    const start = row.hour - WINDOW_HOURS + 1;
+    const reference = references ? (references[row.station] as Float32Array) : unknown;
+    windowFeatures(
+      filled,
+      start * C,
+      reference,
+      references ? start * R : 0,
+      row.origin,
+      features,
+      i * F,
+      scratch,
+    );
     targets.set(row.targets, i * per);
     last.set(row.last, i * TARGETS.length);
   });

@@ -55,11 +55,32 @@ export const TRANSFORMED = [
   'wind_u',
   'wind_v',
   'dewpoint_spread',
+  'log_ref_pm25',
+  'log_ref_pm10',
+  'ref_gap_pm25',
+  'ref_gap_pm10',
 ] as const;
 export type Transformed = (typeof TRANSFORMED)[number];
 
-/** Maps one raw hour (CHANNELS order) to the transformed channels (TRANSFORMED order). */
-export function transformHour(raw: ArrayLike<number>, offset: number, out: Float64Array, outOffset: number) {
+/**
+ * The optional reference input: per hour, the median of the other sensors' PM2.5 and PM10 (the
+ * network reference the fault model reads too). NaN where unknown: the sensor's own value stands in,
+ * which makes the reference features say "the network is where I am".
+ */
+export const REFERENCE_CHANNELS = ['pm25', 'pm10'] as const;
+
+/**
+ * Maps one raw hour (CHANNELS order) and its reference (REFERENCE_CHANNELS order, NaN = unknown)
+ * to the transformed channels (TRANSFORMED order).
+ */
+export function transformHour(
+  raw: ArrayLike<number>,
+  offset: number,
+  reference: ArrayLike<number>,
+  referenceOffset: number,
+  out: Float64Array,
+  outOffset: number,
+) {
   const get = (c: number) => raw[offset + c] as number;
   const log1p = (value: number) => Math.log1p(Math.max(value, 0));
   const radians = (get(IN.windDir) * Math.PI) / 180;
@@ -77,6 +98,13 @@ export function transformHour(raw: ArrayLike<number>, offset: number, out: Float
   out[outOffset + 11] = get(IN.windSpeed) * Math.sin(radians);
   out[outOffset + 12] = get(IN.windSpeed) * Math.cos(radians);
   out[outOffset + 13] = get(IN.temp) - get(IN.dewpoint);
+  for (let r = 0; r < REFERENCE_CHANNELS.length; r++) {
+    const value = reference[referenceOffset + r] as number;
+    const own = out[outOffset + r] as number;
+    const ref = Number.isNaN(value) ? own : log1p(value);
+    out[outOffset + 14 + r] = ref;
+    out[outOffset + 16 + r] = ref - own;
+  }
 }
 
 /** One window feature: the mean of a transformed channel over hours `from..to` back from the origin (0 = origin). */
@@ -137,6 +165,11 @@ export const WINDOW_FEATURES: readonly WindowFeature[] = [
       [0, 23],
     ]),
   ]),
+  ...lags('log_ref_pm25', [0, 1, 2, 3, 6, 12]),
+  ...lags('log_ref_pm10', [0, 1, 3, 6, 12, 23]),
+  ...lags('ref_gap_pm25', [0]),
+  ...means('ref_gap_pm25', [[0, 5]]),
+  ...lags('ref_gap_pm10', [0]),
 ];
 
 /** Calendar features of the origin hour (UTC): hour-of-day one-hot, day-of-week one-hot, seasonal harmonics. */
@@ -171,21 +204,37 @@ export function calendarFeatures(epochHour: number, out: Float64Array, offset: n
 /** Every input feature name, in order. */
 export const FEATURE_NAMES: readonly string[] = [...WINDOW_FEATURES.map((f) => f.name), ...CALENDAR_FEATURES];
 
+/** A reference window with every hour unknown: the features then fall back on the sensor's own values. */
+export const NO_REFERENCE: Float32Array = new Float32Array(WINDOW_HOURS * REFERENCE_CHANNELS.length).fill(
+  Number.NaN,
+);
+
 /**
  * Features of one complete window (WINDOW_HOURS × CHANNELS, oldest first, no NaN) ending at
- * `originHour`. `scratch` holds the transformed window (WINDOW_HOURS × TRANSFORMED).
+ * `originHour`, with its reference window (WINDOW_HOURS × REFERENCE_CHANNELS, NaN = unknown).
+ * `scratch` holds the transformed window (WINDOW_HOURS × TRANSFORMED).
  */
 export function windowFeatures(
   window: ArrayLike<number>,
   windowOffset: number,
+  reference: ArrayLike<number>,
+  referenceOffset: number,
   originHour: number,
   out: Float64Array,
   outOffset: number,
   scratch = new Float64Array(WINDOW_HOURS * TRANSFORMED.length),
 ): void {
   const T = TRANSFORMED.length;
+  const R = REFERENCE_CHANNELS.length;
   for (let h = 0; h < WINDOW_HOURS; h++)
-    transformHour(window, windowOffset + h * CHANNELS.length, scratch, h * T);
+    transformHour(
+      window,
+      windowOffset + h * CHANNELS.length,
+      reference,
+      referenceOffset + h * R,
+      scratch,
+      h * T,
+    );
   WINDOW_FEATURES.forEach((feature, i) => {
     let sum = 0;
     for (let back = feature.from; back <= feature.to; back++) {

@@ -1,6 +1,14 @@
 import { CHANNELS, type Dataset } from '../data/dataset.ts';
 import { fitRidge } from '../nn/linear.ts';
-import { type ForecastParams, medianLog } from './model.ts';
+import {
+  BASE_FEATURES,
+  combine,
+  type ForecastParams,
+  forecastLog,
+  forecastParts,
+  partsScratch,
+} from './model.ts';
+import { type NetTrainOptions, trainNet } from './net.ts';
 import { buildSamples, type ForecastSamples } from './samples.ts';
 import { FEATURE_NAMES, HORIZONS, QUANTILES, TARGETS } from './spec.ts';
 
@@ -15,6 +23,8 @@ export interface ForecastTraining {
   climatology: Climatology;
   /** Scores on the tune slice of the model fitted without it. */
   tune: ForecastScoreTable;
+  /** The same, when the caller gives no reference (every reference hour NaN). */
+  tuneWithoutReference: ForecastScoreTable;
 }
 
 /** MAE/RMSE per method and horizon, and interval coverage, on a set of forecast points. */
@@ -69,20 +79,17 @@ export function climatologyAt(clim: Climatology, station: string, target: string
 }
 
 /**
- * Scores a forecast model and the two baselines on the same points: every sample and horizon
- * with an observed target. Persistence is the (gap-filled) value at the origin.
+ * Scores forecasts (log1p quantiles [count × O × 3]) and the two baselines on the same points:
+ * every sample and horizon with an observed target. Persistence is the (gap-filled) value at the origin.
  */
 export function scoreForecast(
-  params: ForecastParams,
   samples: ForecastSamples,
   stationNames: string[],
   clim: Climatology,
-  predictedLog?: Float64Array,
+  predictedLog: Float64Array,
 ): ForecastScoreTable {
-  const F = FEATURE_NAMES.length;
   const O = TARGETS.length * HORIZONS;
   const Q = QUANTILES.length;
-  const median = new Float64Array(O);
   const table: ForecastScoreTable = {};
   TARGETS.forEach((target, t) => {
     const acc = REPORT_HORIZONS.map((horizon) => ({
@@ -93,18 +100,16 @@ export function scoreForecast(
       covered: 0,
     }));
     for (let i = 0; i < samples.count; i++) {
-      if (predictedLog) median.set(predictedLog.subarray(i * O, (i + 1) * O));
-      else medianLog(params, samples.features, i * F, median);
       const station = stationNames[samples.station[i] as number] as string;
       for (const a of acc) {
         const o = t * HORIZONS + a.horizon - 1;
         const y = samples.targets[i * O + o] as number;
         if (Number.isNaN(y)) continue;
         const truth = Math.expm1(y);
-        const m = median[o] as number;
-        const p10 = Math.max(0, Math.expm1(m + (params.offsets[o * Q] as number)));
-        const p50 = Math.max(0, Math.expm1(m + (params.offsets[o * Q + 1] as number)));
-        const p90 = Math.max(0, Math.expm1(m + (params.offsets[o * Q + 2] as number)));
+        const at = (i * O + o) * Q;
+        const p10 = Math.max(0, Math.expm1(predictedLog[at] as number));
+        const p50 = Math.max(0, Math.expm1(predictedLog[at + 1] as number));
+        const p90 = Math.max(0, Math.expm1(predictedLog[at + 2] as number));
         const guesses = {
           model: p50,
           persistence: samples.last[i * TARGETS.length + t] as number,
@@ -135,19 +140,55 @@ const mapValues = <T extends Record<string, number>>(o: T, f: (v: number) => num
 export interface ForecastTrainOptions {
   /** First origin of the tune slice (epoch hours); earlier data fits, the slice calibrates. */
   tuneFromHour: number;
+  /** Ridge regularisation (× rows). */
   lambda: number;
   /** Origins used for fitting: every `stride`-th hour. */
   stride: number;
+  /** The quantile networks' settings (member k gets seed + k). */
+  net: Omit<NetTrainOptions, 'knots' | 'horizons' | 'quantiles'>;
+  /** How many networks to average. */
+  members: number;
 }
 
+/** Horizon knots of the network: dense where the forecast changes fast, sparse where it settles. */
+export const KNOTS = [1, 2, 3, 4, 6, 9, 12, 18, 24, 36, 48, 72];
+/** Candidate weights of the network's median in the per-horizon blend. */
+const BLENDS = [0, 0.25, 0.5, 0.75, 1];
+
+function fitMembers(samples: ForecastSamples, options: ForecastTrainOptions) {
+  const F = FEATURE_NAMES.length;
+  const O = TARGETS.length * HORIZONS;
+  const ridge = fitRidge(samples.features, samples.targets, samples.count, F, O, options.lambda);
+  const base = new Float64Array(samples.count * TARGETS.length);
+  for (let i = 0; i < samples.count; i++)
+    BASE_FEATURES.forEach((index, t) => {
+      base[i * TARGETS.length + t] = samples.features[i * F + index] as number;
+    });
+  const nets = Array.from({ length: options.members }, (_, k) =>
+    trainNet(samples.features, base, samples.targets, samples.count, ridge.mean, ridge.std, TARGETS.length, {
+      ...options.net,
+      seed: options.net.seed + k,
+      knots: KNOTS,
+      horizons: HORIZONS,
+      quantiles: QUANTILES,
+    }),
+  );
+  return { mean: ridge.mean, std: ridge.std, ridgeWeights: ridge.weights, ridgeBias: ridge.bias, nets };
+}
+
+/** The q-quantile of a sorted array (lower index). */
+const quantile = (sorted: number[], q: number) => sorted[Math.floor(q * (sorted.length - 1))] as number;
+
 /**
- * Fits the forecast: ridge on log targets (closed form) with origins before the tune slice,
- * interval offsets from that model's log residual quantiles on the tune slice, then the final
- * ridge on every training year with the same regularisation (the offsets stay).
+ * Fits the forecast: both members on origins before the tune slice; on the tune slice, per target
+ * and horizon, the blend weight with the least MAE in µg/m³ and the interval scales that put 10%
+ * of outcomes below p10 and 10% above p90; then both members again on every training year with the
+ * same settings (blend and scales stay).
  */
 export function trainForecast(dataset: Dataset, options: ForecastTrainOptions): ForecastTraining {
   const F = FEATURE_NAMES.length;
   const O = TARGETS.length * HORIZONS;
+  const Q = QUANTILES.length;
   const end = dataset.startHour + dataset.hours - 1;
   // Fit origins stop HORIZONS before the slice, so no fitted target falls inside it.
   const fit = buildSamples(dataset, {
@@ -155,38 +196,94 @@ export function trainForecast(dataset: Dataset, options: ForecastTrainOptions): 
     toHour: options.tuneFromHour - HORIZONS - 1,
     stride: options.stride,
   });
-  const first = fitRidge(fit.features, fit.targets, fit.count, F, O, options.lambda);
+  const first = fitMembers(fit, options);
   const tune = buildSamples(dataset, { fromHour: options.tuneFromHour, toHour: end, stride: 1 });
-  const predicted = new Float64Array(tune.count * O);
-  const median = new Float64Array(O);
-  const zeroOffsets = new Float64Array(O * QUANTILES.length);
+  const firstParams: ForecastParams = {
+    ...first,
+    blend: new Float64Array(O).fill(1),
+    scales: new Float64Array(O * 2).fill(1),
+  };
+  const netOut = new Float64Array(tune.count * O * 3);
+  const ridgeOut = new Float64Array(tune.count * O);
+  const scratch = partsScratch(firstParams);
   for (let i = 0; i < tune.count; i++) {
-    medianLog({ ...first, offsets: zeroOffsets }, tune.features, i * F, median);
-    predicted.set(median, i * O);
+    forecastParts(
+      firstParams,
+      tune.features,
+      i * F,
+      netOut.subarray(i * O * 3, (i + 1) * O * 3),
+      ridgeOut.subarray(i * O, (i + 1) * O),
+      scratch,
+    );
   }
-  const offsets = new Float64Array(O * QUANTILES.length);
-  const residuals: number[] = [];
+  const blend = new Float64Array(O);
+  const scales = new Float64Array(O * 2);
+  const below: number[] = [];
+  const above: number[] = [];
   for (let o = 0; o < O; o++) {
-    residuals.length = 0;
+    let best = Number.POSITIVE_INFINITY;
+    for (const b of BLENDS) {
+      let sum = 0;
+      for (let i = 0; i < tune.count; i++) {
+        const y = tune.targets[i * O + o] as number;
+        if (Number.isNaN(y)) continue;
+        const median =
+          b * (netOut[(i * O + o) * 3 + 1] as number) + (1 - b) * (ridgeOut[i * O + o] as number);
+        sum += Math.abs(Math.expm1(median) - Math.expm1(y));
+      }
+      if (sum < best) {
+        best = sum;
+        blend[o] = b;
+      }
+    }
+    below.length = 0;
+    above.length = 0;
+    const b = blend[o] as number;
     for (let i = 0; i < tune.count; i++) {
       const y = tune.targets[i * O + o] as number;
-      if (!Number.isNaN(y)) residuals.push(y - (predicted[i * O + o] as number));
+      if (Number.isNaN(y)) continue;
+      const at = (i * O + o) * 3;
+      const md = netOut[at + 1] as number;
+      const median = b * md + (1 - b) * (ridgeOut[i * O + o] as number);
+      // How many of the network's distances the outcome lies below / above the median.
+      below.push((median - y) / Math.max(1e-6, md - (netOut[at] as number)));
+      above.push((y - median) / Math.max(1e-6, (netOut[at + 2] as number) - md));
     }
-    residuals.sort((a, b) => a - b);
-    QUANTILES.forEach((q, k) => {
-      // The median stays the model's own; p10/p90 are the residual quantiles (never crossing it).
-      const value = q === 0.5 ? 0 : (residuals[Math.floor(q * (residuals.length - 1))] as number);
-      offsets[o * QUANTILES.length + k] = q < 0.5 ? Math.min(0, value) : Math.max(0, value);
-    });
+    below.sort((x, y) => x - y);
+    above.sort((x, y) => x - y);
+    scales[o * 2] = Math.max(0, quantile(below, 1 - (QUANTILES[0] as number)));
+    scales[o * 2 + 1] = Math.max(0, quantile(above, QUANTILES[Q - 1] as number));
+  }
+  const predicted = new Float64Array(tune.count * O * 3);
+  for (let i = 0; i < tune.count; i++) {
+    combine(
+      blend,
+      scales,
+      netOut.subarray(i * O * 3, (i + 1) * O * 3),
+      ridgeOut.subarray(i * O, (i + 1) * O),
+      predicted,
+      i * O * 3,
+    );
   }
   const clim = climatology(dataset, options.tuneFromHour);
   const names = dataset.stations.map((s) => s.station);
-  const tuneScores = scoreForecast({ ...first, offsets }, tune, names, clim, predicted);
+  const tuneScores = scoreForecast(tune, names, clim, predicted);
+  const alone = buildSamples(dataset, {
+    fromHour: options.tuneFromHour,
+    toHour: end,
+    stride: 1,
+    withoutReference: true,
+  });
+  const aloneParams = { ...firstParams, blend, scales };
+  const alonePredicted = new Float64Array(alone.count * O * 3);
+  for (let i = 0; i < alone.count; i++)
+    forecastLog(aloneParams, alone.features, i * F, alonePredicted, i * O * 3, scratch);
   const all = buildSamples(dataset, { fromHour: dataset.startHour, toHour: end, stride: options.stride });
-  const final = fitRidge(all.features, all.targets, all.count, F, O, options.lambda);
+  const final = fitMembers(all, options);
   return {
-    params: { ...final, offsets },
+    params: { ...final, blend, scales },
     climatology: climatology(dataset, end + 1),
     tune: tuneScores,
+    tuneWithoutReference: scoreForecast(alone, names, clim, alonePredicted),
   };
 }
