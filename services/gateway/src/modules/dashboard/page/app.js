@@ -264,6 +264,10 @@
           chartPush(frame.data);
         }
         break;
+      case 'replayed':
+        // The replay is complete up to here (PROTOCOL.md): a later resume starts after it.
+        if (frame.id === 'table' || frame.id === 'chart') state.cursors[frame.id] = frame.cursor;
+        break;
       case 'error':
         // A cursor the server can no longer replay: start afresh from a new snapshot.
         if (frame.id === 'table' && state.cursors.table) {
