@@ -379,7 +379,7 @@
         const range = category.max == null ? `${category.min}+` : `${category.min}–${category.max}`;
         const item = el('span', {
           text: `${category.name} ${range}`,
-          className: isDark(category.colour) ? 'aqi dark' : '',
+          className: isDark(category.colour) ? 'aqi dark' : 'aqi',
         });
         item.style.backgroundColor = category.colour;
         return item;
@@ -456,7 +456,7 @@
           el('td', { text: LABELS[p.pollutant] ?? p.pollutant }),
           el('td', { text: p.averaging }),
           el('td', { className: 'num', text: `${format(p.concentration)} ${p.unit}` }),
-          el('td', {}, [aqiBadge({ ...aqi, value: p.index, category: p.category })]),
+          el('td', {}, [aqiBadge({ ...aqi, value: p.index, category: p.category, basis: p.basis })]),
         ]),
       ),
     );
