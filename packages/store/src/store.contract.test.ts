@@ -245,11 +245,11 @@ for (const backend of backends) {
     });
 
     test('a batch too wide for one lookup statement is split, and still stored exactly once', async () => {
-      // 30,000 distinct timestamps over 2,000 long sensor ids: about 2 MB of keys, over the 1 MB
-      // a lookup statement may carry, so it takes several.
+      // 30,000 distinct timestamps over 2,000 128-character sensor ids: 4.4 MB of keys, more than
+      // max_query_size (4 MiB) allows one statement, so the lookup must take several.
       const wideStart = START + 400 * 86_400_000;
       const wide: ReadingRow[] = Array.from({ length: 30_000 }, (_, i) => ({
-        sensorId: `wide-sensor-with-a-long-identifier-${String(i % 2_000).padStart(5, '0')}`,
+        sensorId: `wide-sensor-${String(i % 2_000).padStart(5, '0')}`.padEnd(128, '-x'),
         metric: 'pm25',
         ts: wideStart + i * 1_000,
         value: i % 500,
@@ -260,7 +260,7 @@ for (const backend of backends) {
       expect(await insertReadings(store)(wide)).toEqual({ inserted: 30_000, duplicates: 0 });
       expect(await insertReadings(store)(wide)).toEqual({ inserted: 0, duplicates: 30_000 });
       expect(await countReadings(store)(range)).toBe(30_000);
-    });
+    }, 30_000);
 
     test('a retry after a crash between raw rows and rollups repairs the rollups', async () => {
       // What a server killed mid-insert leaves: the raw rows stored, the materialized views not run.

@@ -5,7 +5,7 @@ import { WriterEnv } from './env.ts';
 describe('WriterEnv', () => {
   test('every variable has a default except the optional consumer name', () => {
     expect(parseEnv(WriterEnv, {})).toEqual({
-      WRITER_BATCH_SIZE: 20_000,
+      WRITER_BATCH_SIZE: 50_000,
       WRITER_MAX_WAIT_MS: 200,
       WRITER_VISIBILITY_TIMEOUT_MS: 300_000,
       WRITER_RETRY_MIN_MS: 100,

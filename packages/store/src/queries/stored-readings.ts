@@ -39,7 +39,7 @@ export function groupReadings(rows: readonly ReadingRow[]): { groups: ReadingGro
 
 // One lookup statement carries at most this much key text. The backends raise max_query_size to
 // 4 MiB (ClickHouse's default, 256 KiB, would hold only ~12,000 keys, less than a writer batch).
-const LOOKUP_BUDGET_BYTES = 1_000_000;
+const LOOKUP_BUDGET_BYTES = 2_000_000;
 const NEEDS_ESCAPE = /[\\'\n\r\t\0\b\f]/;
 
 /** Bytes a reading's key adds to a statement: the quoted id, its ts offset, "|" and ", ". */
