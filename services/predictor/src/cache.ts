@@ -71,15 +71,32 @@ export class HourCache {
     return s.values[slot * C + channel] as number;
   }
 
+  /** Copies one hour's channels into `out`; false when the hour is not held. */
+  row(id: string, hour: number, out: Float32Array): boolean {
+    const s = this.sensors.get(id);
+    const slot = hour % KEPT_HOURS;
+    if (!s || s.tags[slot] !== hour) return false;
+    out.set(s.values.subarray(slot * C, slot * C + C));
+    return true;
+  }
+
   /** Copies hours [last - hours + 1, last] into `out` at `offset` (rows of CHANNELS), NaN where unknown. */
   window(id: string, last: number, hours: number, out: Float32Array, offset = 0): void {
     const s = this.sensors.get(id);
-    for (let i = 0; i < hours; i++) {
-      const hour = last - hours + 1 + i;
-      const slot = hour % KEPT_HOURS;
-      const at = offset + i * C;
-      if (s && s.tags[slot] === hour) out.set(s.values.subarray(slot * C, slot * C + C), at);
-      else out.fill(Number.NaN, at, at + C);
+    const first = last - hours + 1;
+    // Runs of held hours that are adjacent in the ring are copied in one go (usually one or two).
+    let i = 0;
+    while (i < hours) {
+      const slot = (first + i) % KEPT_HOURS;
+      if (!s || s.tags[slot] !== first + i) {
+        out.fill(Number.NaN, offset + i * C, offset + (i + 1) * C);
+        i++;
+        continue;
+      }
+      let end = i + 1;
+      while (end < hours && slot + (end - i) < KEPT_HOURS && s.tags[slot + (end - i)] === first + end) end++;
+      out.set(s.values.subarray(slot * C, (slot + end - i) * C), offset + i * C);
+      i = end;
     }
   }
 }

@@ -3,8 +3,11 @@ import { CHANNELS } from '@sensormesh/models';
 import type Redis from 'ioredis';
 
 const HOUR_MS = 3_600_000;
-/** Closed hours' means stay in Redis this long: the window plus slack, for replicas that lack them. */
+const C = CHANNELS.length;
+/** Hours stay in Redis this long: the window plus slack, for replicas that lack them. */
 const KEEP_S = 80 * 3_600;
+/** A list longer than this is summed into one entry in place, so closing an hour stays cheap. */
+const COMPACT_AT = 16;
 const ACK_CHUNK = 1_000;
 
 /** Redis keys of the shared hourly state (see README, "Replicas"). */
@@ -12,49 +15,52 @@ export const OPEN_KEY = 'predictor:open';
 export const openHourKey = (sensorId: string, hour: number) => `predictor:h:${sensorId}:${hour}`;
 export const closedHourKey = (sensorId: string, hour: number) => `predictor:m:${sensorId}:${hour}`;
 
-// Shared by both scripts: closes an open hour into its means (CHANNELS order, '' = no reading).
+/*
+ * An hour's data is a list of partial sums, each "sum,count" per channel in CHANNELS order (0,0 for
+ * none), one per handler call that saw the sensor that hour. Appending is one RPUSH: arithmetic in
+ * Lua (HINCRBYFLOAT per metric, or parse-add-format) cost 10× more Redis time per reading. Closing
+ * renames the list to its closed key and returns it; the worker sums it in JS.
+ */
 const CLOSE = `
 local keep = tonumber(ARGV[1])
-local nch = tonumber(ARGV[2])
-local fields = {}
-for i = 1, nch do fields[2 * i - 1] = ARGV[2 + i]; fields[2 * i] = '#' .. ARGV[2 + i] end
 local due = {}
 local function close(sensor, hour)
-  local hkey = 'predictor:h:' .. sensor .. ':' .. hour
-  local got = redis.call('HMGET', hkey, unpack(fields))
-  local out = {}
-  for i = 1, nch do
-    local s = tonumber(got[2 * i - 1])
-    local n = tonumber(got[2 * i])
-    if s and n and n > 0 then out[i] = string.format('%.9g', s / n) else out[i] = '' end
+  local okey = 'predictor:h:' .. sensor .. ':' .. hour
+  local ckey = 'predictor:m:' .. sensor .. ':' .. hour
+  local parts = {}
+  if redis.call('EXISTS', okey) == 1 then
+    redis.call('RENAME', okey, ckey)
+    redis.call('EXPIRE', ckey, keep)
+    parts = redis.call('LRANGE', ckey, 0, -1)
+  else
+    redis.call('RPUSH', ckey, '')
+    redis.call('EXPIRE', ckey, keep)
   end
-  local means = table.concat(out, ',')
-  redis.call('SET', 'predictor:m:' .. sensor .. ':' .. hour, means, 'EX', keep)
-  redis.call('DEL', hkey)
   due[#due + 1] = sensor
   due[#due + 1] = tostring(hour)
-  due[#due + 1] = means
+  due[#due + 1] = tostring(#parts)
+  for i = 1, #parts do due[#due + 1] = parts[i] end
 end
-local p = 3 + nch
 `;
 
 /**
- * Folds a batch's hourly sums into the shared open hours and acks the batch's entries in the same
- * atomic step, so a reading counts exactly once even if this replica dies right after. A sensor's
- * reading in a later hour closes its open hour, which is returned as due: exactly one replica
- * sees each hour close. A reading of an hour already closed is left to the store (returned as late).
- * ARGV: keep, nch, channels…, group, nIds, ids…, then per (sensor, hour): sensor, hour, k, (metric, sum, count)×k.
+ * Appends a batch's partial sums to the sensors' open hours and acks the batch's entries in the
+ * same atomic step, so a reading counts exactly once even if the replica dies right after. A
+ * sensor's reading in a later hour closes its open hour, returned as due: exactly one replica sees
+ * each hour close. A reading of an hour already closed is left to the store (counted as late).
+ * ARGV: keep, group, nIds, ids…, then per (sensor, hour): sensor, hour, partial.
  */
 const FOLD = `${CLOSE}
-local group = ARGV[p]
-local nids = tonumber(ARGV[p + 1])
-local idsAt = p + 2
-p = idsAt + nids
+local group = ARGV[2]
+local nids = tonumber(ARGV[3])
+local idsAt = 4
+local p = idsAt + nids
+local n = #ARGV
 local late = 0
-while p <= #ARGV do
+while p <= n do
   local sensor = ARGV[p]
   local hour = tonumber(ARGV[p + 1])
-  local k = tonumber(ARGV[p + 2])
+  local partial = ARGV[p + 2]
   p = p + 3
   local open = redis.call('ZSCORE', KEYS[2], sensor)
   local fold = true
@@ -75,16 +81,27 @@ while p <= #ARGV do
     end
   end
   if fold then
-    local hkey = 'predictor:h:' .. sensor .. ':' .. hour
-    for j = 0, k - 1 do
-      redis.call('HINCRBYFLOAT', hkey, ARGV[p + 3 * j], ARGV[p + 3 * j + 1])
-      redis.call('HINCRBY', hkey, '#' .. ARGV[p + 3 * j], ARGV[p + 3 * j + 2])
+    local okey = 'predictor:h:' .. sensor .. ':' .. hour
+    local length = redis.call('RPUSH', okey, partial)
+    if length == 1 then
+      redis.call('EXPIRE', okey, keep)
+    elseif length >= ${COMPACT_AT} then
+      local total = {}
+      for _, part in ipairs(redis.call('LRANGE', okey, 0, -1)) do
+        local i = 1
+        for v in string.gmatch(part, '[^,]+') do
+          total[i] = (total[i] or 0) + tonumber(v)
+          i = i + 1
+        end
+      end
+      for i = 1, #total do total[i] = string.format('%.17g', total[i]) end
+      redis.call('DEL', okey)
+      redis.call('RPUSH', okey, table.concat(total, ','))
+      redis.call('EXPIRE', okey, keep)
     end
-    redis.call('EXPIRE', hkey, keep)
   else
     late = late + 1
   end
-  p = p + 3 * k
 end
 local i = 0
 while i < nids do
@@ -96,10 +113,9 @@ due[#due + 1] = tostring(late)
 return due
 `;
 
-/** Closes every open hour at or before ARGV[p] (sensors that went quiet) and returns them as due. */
+/** Closes every open hour at or before ARGV[2] (sensors that went quiet) and returns them as due. */
 const SWEEP = `${CLOSE}
-local cutoff = ARGV[p]
-local members = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', cutoff, 'WITHSCORES', 'LIMIT', 0, 10000)
+local members = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2], 'WITHSCORES', 'LIMIT', 0, 10000)
 for j = 1, #members, 2 do
   close(members[j], tonumber(members[j + 1]))
   redis.call('ZREM', KEYS[1], members[j])
@@ -114,25 +130,33 @@ export interface DueHour {
   means: Float32Array;
 }
 
-/** Parses a closed hour's means as Redis holds them ("v,v,,v"). */
-export function parseMeans(text: string): Float32Array {
-  const parts = text.split(',');
-  const out = new Float32Array(CHANNELS.length).fill(Number.NaN);
-  for (let c = 0; c < CHANNELS.length; c++) {
-    const part = parts[c];
-    if (part !== undefined && part !== '') out[c] = Number(part);
+/** Means of an hour's partial sums ("sum,count" per channel); NaN where no reading. */
+export function meansOf(parts: readonly string[]): Float32Array {
+  const sum = new Float64Array(C);
+  const count = new Float64Array(C);
+  for (const part of parts) {
+    if (part === '') continue;
+    const fields = part.split(',');
+    for (let c = 0; c < C; c++) {
+      sum[c] = (sum[c] as number) + Number(fields[2 * c]);
+      count[c] = (count[c] as number) + Number(fields[2 * c + 1]);
+    }
   }
+  const out = new Float32Array(C);
+  for (let c = 0; c < C; c++)
+    out[c] = (count[c] as number) > 0 ? (sum[c] as number) / (count[c] as number) : Number.NaN;
   return out;
 }
 
-function parseDue(reply: string[], count: number): DueHour[] {
+function parseDue(reply: string[], end: number): DueHour[] {
   const due: DueHour[] = [];
-  for (let i = 0; i + 2 < count; i += 3) {
-    due.push({
-      sensorId: reply[i] as string,
-      hour: Number(reply[i + 1]),
-      means: parseMeans(reply[i + 2] as string),
-    });
+  let i = 0;
+  while (i < end) {
+    const sensorId = reply[i] as string;
+    const hour = Number(reply[i + 1]);
+    const parts = Number(reply[i + 2]);
+    due.push({ sensorId, hour, means: meansOf(reply.slice(i + 3, i + 3 + parts)) });
+    i += 3 + parts;
   }
   return due;
 }
@@ -141,7 +165,7 @@ const CHANNEL_INDEX = new Map(CHANNELS.map((name, index) => [name, index]));
 
 /** The shared hourly state in Redis: fold readings in, sweep quiet sensors' hours out. */
 export function sharedHours(redis: Redis, group: string) {
-  const head = [String(KEEP_S), String(CHANNELS.length), ...CHANNELS];
+  const keep = String(KEEP_S);
   return {
     /** Folds readings (acking them atomically); returns the hours that closed and the late count. */
     async fold(messages: readonly Delivery<Reading>[]): Promise<{ due: DueHour[]; late: number }> {
@@ -151,42 +175,28 @@ export function sharedHours(redis: Redis, group: string) {
         const hour = Math.floor(data.ts / HOUR_MS);
         const key = `${data.sensorId}\u0000${hour}`;
         let entry = sums.get(key);
+        if (!entry) {
+          // A reading with no model channel still closes the sensor's earlier hour.
+          entry = { sensorId: data.sensorId, hour, sum: new Float64Array(C), n: new Int32Array(C) };
+          sums.set(key, entry);
+        }
         for (const metric in data.metrics) {
           const c = CHANNEL_INDEX.get(metric);
           const value = data.metrics[metric] as number;
           if (c === undefined || !Number.isFinite(value)) continue;
-          if (!entry) {
-            entry = {
-              sensorId: data.sensorId,
-              hour,
-              sum: new Float64Array(CHANNELS.length),
-              n: new Int32Array(CHANNELS.length),
-            };
-            sums.set(key, entry);
-          }
           entry.sum[c] = (entry.sum[c] as number) + value;
           entry.n[c] = (entry.n[c] as number) + 1;
-        }
-        // A reading with no model channel still closes the sensor's earlier hour.
-        if (!entry) {
-          entry = { sensorId: data.sensorId, hour, sum: new Float64Array(0), n: new Int32Array(0) };
-          sums.set(key, entry);
         }
       }
       const entries = [...sums.values()].sort((a, b) =>
         a.sensorId < b.sensorId ? -1 : a.sensorId > b.sensorId ? 1 : a.hour - b.hour,
       );
-      const args: string[] = [...head, group, String(messages.length), ...messages.map((m) => m.id)];
+      const args: string[] = [keep, group, String(messages.length)];
+      for (const m of messages) args.push(m.id);
       for (const entry of entries) {
-        const at = args.length;
-        args.push(entry.sensorId, String(entry.hour), '0');
-        let k = 0;
-        for (let c = 0; c < entry.n.length; c++) {
-          if (entry.n[c] === 0) continue;
-          args.push(CHANNELS[c] as string, String(entry.sum[c]), String(entry.n[c]));
-          k++;
-        }
-        args[at + 2] = String(k);
+        let partial = '';
+        for (let c = 0; c < C; c++) partial += `${c ? ',' : ''}${entry.sum[c]},${entry.n[c]}`;
+        args.push(entry.sensorId, String(entry.hour), partial);
       }
       const reply = (await redis.eval(FOLD, 2, readings.name, OPEN_KEY, ...args)) as string[];
       return { due: parseDue(reply, reply.length - 1), late: Number(reply.at(-1)) };
@@ -195,7 +205,7 @@ export function sharedHours(redis: Redis, group: string) {
     /** Closes the open hours that ended at least `graceMs` before `now`; returns them as due. */
     async sweep(now: number, graceMs: number): Promise<DueHour[]> {
       const cutoff = Math.floor((now - graceMs) / HOUR_MS) - 1;
-      const reply = (await redis.eval(SWEEP, 1, OPEN_KEY, ...head, String(cutoff))) as string[];
+      const reply = (await redis.eval(SWEEP, 1, OPEN_KEY, keep, String(cutoff))) as string[];
       return parseDue(reply, reply.length);
     },
 
@@ -204,10 +214,14 @@ export function sharedHours(redis: Redis, group: string) {
       const found = new Map<string, Float32Array>();
       for (let i = 0; i < wanted.length; i += 5_000) {
         const chunk = wanted.slice(i, i + 5_000);
-        const values = await redis.mget(...chunk.map((w) => closedHourKey(w.sensorId, w.hour)));
-        values.forEach((value, j) => {
+        const pipeline = redis.pipeline();
+        for (const w of chunk) pipeline.lrange(closedHourKey(w.sensorId, w.hour), 0, -1);
+        const replies = (await pipeline.exec()) ?? [];
+        replies.forEach(([error, parts], j) => {
           const w = chunk[j] as { sensorId: string; hour: number };
-          if (value !== null) found.set(`${w.sensorId}\u0000${w.hour}`, parseMeans(value));
+          if (!error && Array.isArray(parts) && parts.length > 0) {
+            found.set(`${w.sensorId}\u0000${w.hour}`, meansOf(parts as string[]));
+          }
         });
       }
       return found;

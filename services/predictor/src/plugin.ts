@@ -14,6 +14,8 @@ export {
 } from './registry.ts';
 export {
   anomalyId,
+  forecastMessages,
+  packFaults,
   packForecasts,
   predictionId,
   type ScoreResult,

@@ -7,50 +7,63 @@ import type { HourCache } from './cache.ts';
  * values are sorted once; a sensor's own value is then skipped by index, so a reference costs
  * O(1) per sensor instead of a sort per sensor.
  */
+const C = CHANNELS.length;
+
 export class NetworkReference {
   private readonly sorted = new Map<number, { stamp: number; values: Float64Array }>();
 
   constructor(private readonly cache: HourCache) {}
 
   private column(hour: number, channel: number): Float64Array {
-    const key = hour * CHANNELS.length + channel;
+    const key = hour * C + channel;
     const stamp = this.cache.hourStamp(hour);
     const memo = this.sorted.get(key);
     if (memo && memo.stamp === stamp) return memo.values;
-    const values: number[] = [];
+    // Every channel of the hour in one sweep over the sensors: one lookup per sensor, not per channel.
+    const columns = Array.from({ length: C }, () => [] as number[]);
+    const row = new Float32Array(C);
     for (const id of this.cache.ids()) {
-      const value = this.cache.value(id, hour, channel);
-      if (!Number.isNaN(value)) values.push(value);
+      if (!this.cache.row(id, hour, row)) continue;
+      for (let c = 0; c < C; c++)
+        if (!Number.isNaN(row[c] as number)) (columns[c] as number[]).push(row[c] as number);
     }
-    const sorted = Float64Array.from(values).sort();
-    this.sorted.set(key, { stamp, values: sorted });
-    return sorted;
+    for (let c = 0; c < C; c++) {
+      this.sorted.set(hour * C + c, { stamp, values: Float64Array.from(columns[c] as number[]).sort() });
+    }
+    return (this.sorted.get(key) as { values: Float64Array }).values;
   }
 
   /** Median of the other sensors' values at `hour` on `channel`, given this sensor's own value (NaN = none). */
   median(hour: number, channel: number, own: number): number {
-    const all = this.column(hour, channel);
-    let skip = -1;
-    if (!Number.isNaN(own)) {
-      // The own value is in the column (it came from the same cache): find one copy of it.
-      let lo = 0;
-      let hi = all.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1;
-        if ((all[mid] as number) < own) lo = mid + 1;
-        else hi = mid;
-      }
-      if (lo < all.length && all[lo] === own) skip = lo;
-    }
-    const n = all.length - (skip >= 0 ? 1 : 0);
-    if (n < 2) return Number.NaN;
-    const at = (i: number) => all[skip >= 0 && i >= skip ? i + 1 : i] as number;
-    const mid = n >> 1;
-    return n % 2 ? at(mid) : (at(mid - 1) + at(mid)) / 2;
+    return medianExcluding(this.column(hour, channel), own);
+  }
+
+  /** The sorted values of every sensor at `hour` on `channel` (for medianExcluding in a loop). */
+  values(hour: number, channel: number): Float64Array {
+    return this.column(hour, channel);
   }
 
   /** Forgets medians of hours before `hour` (they will not be asked for again). */
   prune(hour: number): void {
-    for (const key of this.sorted.keys()) if (key < hour * CHANNELS.length) this.sorted.delete(key);
+    for (const key of this.sorted.keys()) if (key < hour * C) this.sorted.delete(key);
   }
+}
+
+/**
+ * The median of a sorted column without one copy of `own` (which must be in it; NaN: remove
+ * nothing); NaN under two values. O(1): with r the first index of `own`, index i of the column
+ * without it is all[i] for i < r and all[i + 1] after, and i < r ⇔ all[i] < own.
+ */
+export function medianExcluding(all: Float64Array, own: number): number {
+  if (Number.isNaN(own)) {
+    const n = all.length;
+    if (n < 2) return Number.NaN;
+    const mid = n >> 1;
+    return n % 2 ? (all[mid] as number) : ((all[mid - 1] as number) + (all[mid] as number)) / 2;
+  }
+  const n = all.length - 1;
+  if (n < 2) return Number.NaN;
+  const at = (i: number) => ((all[i] as number) < own ? (all[i] as number) : (all[i + 1] as number));
+  const mid = n >> 1;
+  return n % 2 ? at(mid) : (at(mid - 1) + at(mid)) / 2;
 }

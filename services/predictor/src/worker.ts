@@ -20,7 +20,7 @@ import { type DueHour, sharedHours } from './hours.ts';
 import { predictorMetrics } from './metrics.ts';
 import { NetworkReference } from './reference.ts';
 import { DEFAULT_MODELS_DIR, type ModelSet, modelLoader, seedRegistry } from './registry.ts';
-import { type ScoreResult, scoreDue } from './score.ts';
+import { type ScoreResult, scoreFaults, scoreForecasts } from './score.ts';
 
 const HOUR_MS = 3_600_000;
 const GROUP = 'predictor';
@@ -130,7 +130,7 @@ export async function startPredictor(
 
   let chain: Promise<unknown> = Promise.resolve();
   /** Scores closed hours; passes run one at a time so each is one onnxruntime run per model. */
-  function process(due: DueHour[], trigger: 'reading' | 'sweep'): Promise<ScoreResult> {
+  function scorePass(due: DueHour[], trigger: 'reading' | 'sweep'): Promise<ScoreResult> {
     const run = chain.then(async () => {
       const started = performance.now();
       for (const item of due) cache.put(item.sensorId, item.hour, item.means);
@@ -138,17 +138,21 @@ export async function startPredictor(
       metrics.sensors.set(cache.size);
       let result: ScoreResult;
       try {
-        result = await scoreDue(cache, reference, models, due, now());
+        // Forecasts go out before the fault model runs: they do not wait for it.
+        const forecasts = await scoreForecasts(cache, models, due, now());
+        if (forecasts.predictions.length > 0)
+          await publisher.publishBatch(predictions, forecasts.predictions);
+        const found = await scoreFaults(cache, reference, models, due, now());
+        if (found.length > 0) await publisher.publishBatch(anomalies, found);
+        result = { ...forecasts, anomalies: found };
       } catch (error) {
         metrics.failures.inc();
         log.error(
           { err: error, hours: due.length, first: due[0] },
-          'scoring failed; these hours get no output',
+          'scoring or publishing failed; these hours get no output',
         );
         return { predictions: [], anomalies: [], skipped: [], forecasts: 0 } satisfies ScoreResult;
       }
-      if (result.predictions.length > 0) await publisher.publishBatch(predictions, result.predictions);
-      if (result.anomalies.length > 0) await publisher.publishBatch(anomalies, result.anomalies);
       metrics.hoursClosed.inc({ trigger }, due.length);
       metrics.forecasts.inc(result.forecasts);
       for (const skip of result.skipped) metrics.skipped.inc({ reason: skip.reason });
@@ -175,7 +179,7 @@ export async function startPredictor(
     // The fold acked the batch with its sums: from here a failure must not make the bus redeliver
     // (that would count the readings twice), so it is logged and counted instead.
     if (due.length > 0)
-      await process(due, 'reading').catch((error: unknown) => {
+      await scorePass(due, 'reading').catch((error: unknown) => {
         metrics.failures.inc();
         log.error({ err: error, hours: due.length }, 'publishing outputs failed');
       });
@@ -195,7 +199,7 @@ export async function startPredictor(
   async function sweep(at = now()): Promise<ScoreResult> {
     const due = await hours.sweep(at, config.PREDICTOR_GRACE_MS);
     if (due.length === 0) return { predictions: [], anomalies: [], skipped: [], forecasts: 0 };
-    return process(due, 'sweep');
+    return scorePass(due, 'sweep');
   }
 
   async function reloadModels(): Promise<ModelSet> {

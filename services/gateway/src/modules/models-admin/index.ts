@@ -1,5 +1,5 @@
 import { errorResponses } from '@sensormesh/http';
-import { Elysia, t } from 'elysia';
+import { Elysia } from 'elysia';
 import type { GatewayContext } from '../../context.ts';
 import { userIdOf } from '../access/model.ts';
 import {

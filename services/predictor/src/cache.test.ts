@@ -1,0 +1,26 @@
+import { expect, test } from 'bun:test';
+import { CHANNELS } from '@sensormesh/models';
+import { HourCache, KEPT_HOURS } from './cache.ts';
+
+const C = CHANNELS.length;
+const row = (hour: number) => Array.from({ length: C }, (_, c) => hour * 100 + c);
+
+test('a window across the ring’s wrap, with gaps and a newer hour in a slot, reads hour by hour', () => {
+  const cache = new HourCache();
+  const last = 5 * KEPT_HOURS + 11; // the window wraps around the ring’s end; last % 7 ≠ 0
+  for (let hour = last - 80; hour <= last; hour++) if (hour % 7 !== 0) cache.put('s', hour, row(hour));
+  const out = new Float32Array(72 * C);
+  cache.window('s', last, 72, out);
+  for (let i = 0; i < 72; i++) {
+    const hour = last - 71 + i;
+    for (let c = 0; c < C; c++) {
+      const value = out[i * C + c] as number;
+      if (hour % 7 === 0) expect(value).toBeNaN();
+      else expect(value).toBe(Math.fround(hour * 100 + c));
+    }
+  }
+  // An hour a full ring older never overwrites the newer one in its slot.
+  cache.put('s', last - KEPT_HOURS, row(1));
+  expect(cache.value('s', last, 0)).toBe(last * 100);
+  expect(cache.has('s', last - KEPT_HOURS)).toBe(false);
+});
