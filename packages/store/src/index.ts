@@ -46,6 +46,7 @@ export * from './queries/export-jobs.ts';
 export * from './queries/export-readings.ts';
 export * from './queries/feedback.ts';
 export * from './queries/hourly-means.ts';
+export * from './queries/hourly-means-by-sensor.ts';
 export * from './queries/models.ts';
 export * from './queries/orders.ts';
 export * from './queries/predictions.ts';

@@ -89,7 +89,7 @@ describe('bad data in Redis, ClickHouse unavailable', () => {
     try {
       await addSensor(broken, 'aq-b');
       await putLatest(broken, 'aq-b', { pm25: 40 }, NOW - 1_000);
-      await broken.store.command(sql`DROP TABLE readings_per_hour`);
+      await broken.store.command(sql`DROP TABLE readings_per_hour_by_time`);
       const { status, json } = await clockedDashboard(broken, { now: NOW })('/api/v1/dashboard/realtime');
       expect(status).toBe(200);
       expect(json.hourlyAsOf).toBeNull();

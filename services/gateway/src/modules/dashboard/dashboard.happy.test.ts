@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { computeAqi, nowcast } from '@sensormesh/aqi';
 import { useServers } from '@sensormesh/testkit';
+import { Value } from '@sinclair/typebox/value';
 import { type TestGateway, testGateway } from '../../test-support/gateway.ts';
+import { RealtimeSnapshot } from './model.ts';
 import { addSensor, clockedDashboard, HOUR, putLatest, storeHourly } from './test-helpers.ts';
 
 let gw: TestGateway;
@@ -66,6 +68,7 @@ describe('GET /dashboard/realtime', () => {
         vibration: { value: 0.2, unit: null },
       },
     });
+    expect(Value.Check(RealtimeSnapshot, json)).toBe(true); // the documented schema (not checked per request)
     const never = json.sensors.find((s: { id: string }) => s.id === 'aq-3');
     expect(never).toMatchObject({ status: 'offline', lastSeen: null, ageS: null, values: {}, aqi: null });
   });
@@ -163,6 +166,27 @@ describe('GET /sensors/:id/latest', () => {
     expect(response.json).toMatchObject({ id: 'aq-2', values: { pm25: { value: 40 } } });
     const realtime = await gw.call('GET', '/api/v1/dashboard/realtime');
     expect(realtime.status).toBe(200);
+    expect(realtime.headers.get('content-type')).toContain('application/json');
+    expect(realtime.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(realtime.headers.get('content-security-policy')).toContain("default-src 'none'");
+    expect(realtime.headers.get('x-request-id')).toBeTruthy();
+    expect(realtime.headers.get('ratelimit')).toBeTruthy();
+  });
+});
+
+describe('one computation per second', () => {
+  test('callers within a second share a snapshot; a second later there is a new one', async () => {
+    const t = Date.UTC(2026, 0, 10, 20);
+    clock.now = t;
+    const first = await get('/api/v1/dashboard/realtime');
+    await putLatest(gw, 'aq-2', { pm25: 41 }, t);
+    clock.now = t + 999;
+    const shared = await get('/api/v1/dashboard/realtime');
+    expect(shared.json).toEqual(first.json);
+    clock.now = t + 1_000;
+    const next = await get('/api/v1/dashboard/realtime');
+    expect(next.json.generatedAt).toBe(new Date(t + 1_000).toISOString());
+    expect(next.json.sensors.find((s: { id: string }) => s.id === 'aq-2').values.pm25.value).toBe(41);
   });
 });
 
@@ -182,15 +206,17 @@ describe('freshness and sharing of hourly means', () => {
     expect((await replicaGet('/api/v1/dashboard/realtime')).json.hourlyAsOf).toBe(new Date(t).toISOString());
 
     await storeHourly(gw, 'aq-fresh', 'pm25', [200], Date.UTC(2026, 0, 11, 8));
+    // /sensors/:id/latest is computed per request, so it shows the hourly cache's own boundary.
     clock.now = t + 14_999;
-    const cached = await get('/api/v1/dashboard/realtime');
-    expect(cached.json.sensors.find((s: { id: string }) => s.id === 'aq-fresh').aqi.value).toBe(28);
+    expect((await get('/api/v1/sensors/aq-fresh/latest')).json.aqi.value).toBe(28);
     clock.now = t + 15_000;
-    const after = await get('/api/v1/dashboard/realtime');
-    const aqi = after.json.sensors.find((s: { id: string }) => s.id === 'aq-fresh').aqi;
-    expect(aqi.basis).toBe('hourly');
-    expect(aqi.value).toBe(computeAqi('us-epa', { pm25: { nowcast: nowcast([200, 5, 5]) } })?.value);
-    expect(after.json.hourlyAsOf).toBe(new Date(t + 15_000).toISOString());
+    const after = await get('/api/v1/sensors/aq-fresh/latest');
+    expect(after.json.aqi.basis).toBe('hourly');
+    expect(after.json.aqi.value).toBe(
+      computeAqi('us-epa', { pm25: { nowcast: nowcast([200, 5, 5]) } })?.value,
+    );
+    const realtime = await get('/api/v1/dashboard/realtime');
+    expect(realtime.json.hourlyAsOf).toBe(new Date(t + 15_000).toISOString());
   });
 });
 

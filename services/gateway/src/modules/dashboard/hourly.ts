@@ -1,6 +1,6 @@
 import { type HourlySeries, POLLUTANTS, STANDARDS } from '@sensormesh/aqi';
 import type { Logger } from '@sensormesh/log';
-import { getHourlyStats, type Store } from '@sensormesh/store';
+import { hourlyMeansBySensor, type Store } from '@sensormesh/store';
 import type Redis from 'ioredis';
 
 const HOUR_MS = 3_600_000;
@@ -45,33 +45,35 @@ export function alignTo(series: HourlySeries, hour: number, now: number): Hourly
 }
 
 /**
- * Reads the hourly means of every sensor from the `readings_per_hour` rollup (never raw rows) and
+ * Reads the hourly means of every sensor from the hourly rollup (never raw rows; one row per sensor
+ * and metric, see `hourlyMeansBySensor`) and
  * shares them through Redis for `cacheMs`, so however many clients and replicas ask, ClickHouse sees
  * about one query per `cacheMs`. The current hour is included as far as it has gone, so an index
  * follows new readings within `cacheMs` rather than at the top of the next hour.
  */
 export function hourlyMeansCache(deps: { store: Store; redis: Redis; logger: Logger; cacheMs: number }) {
   const { store, redis, logger, cacheMs } = deps;
-  const stats = getHourlyStats(store);
+  const read = hourlyMeansBySensor(store);
   let local: HourlyMeans | undefined;
 
   async function query(now: number): Promise<HourlyMeans> {
     const hour = Math.floor(now / HOUR_MS) * HOUR_MS;
-    const rows = await stats({
+    const rows = await read({
       metrics: [...POLLUTANTS],
       from: hour - (HOURS - 1) * HOUR_MS,
       to: hour + HOUR_MS,
     });
     const series: Record<string, HourlySeries> = {};
     for (const row of rows) {
-      const age = (hour - row.bucket) / HOUR_MS;
-      if (age < 0 || age >= HOURS || !Number.isFinite(row.avg)) continue;
+      const values = Array<number | null>(HOURS).fill(null);
+      row.hours.forEach((bucket, index) => {
+        const age = (hour - bucket) / HOUR_MS;
+        const mean = row.means[index];
+        if (age >= 0 && age < HOURS && mean !== undefined && Number.isFinite(mean)) values[age] = mean;
+      });
       const sensor = series[row.sensorId] ?? {};
+      sensor[row.metric as keyof HourlySeries] = values;
       series[row.sensorId] = sensor;
-      const pollutant = row.metric as keyof HourlySeries;
-      const values = (sensor[pollutant] as (number | null)[] | undefined) ?? Array<null>(HOURS).fill(null);
-      values[age] = row.avg;
-      sensor[pollutant] = values;
     }
     return { at: now, hour, series };
   }
