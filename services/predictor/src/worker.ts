@@ -139,7 +139,7 @@ export async function startPredictor(
       let result: ScoreResult;
       try {
         // Forecasts go out before the fault model runs: they do not wait for it.
-        const forecasts = await scoreForecasts(cache, models, due, now());
+        const forecasts = await scoreForecasts(cache, reference, models, due, now());
         if (forecasts.predictions.length > 0)
           await publisher.publishBatch(predictions, forecasts.predictions);
         const found = await scoreFaults(cache, reference, models, due, now());
