@@ -98,7 +98,12 @@ export const PredictWindow = t.Object(
     ),
     metric: t.Optional(t.UnionEnum(FAULT_METRICS, { description: 'faults: which metric `values` are' })),
     reference: t.Optional(
-      t.Array(t.Union([t.Number(), t.Null()]), { description: 'faults: the network reference' }),
+      t.Array(t.Union([Row, t.Number(), t.Null()]), {
+        maxItems: 1_000,
+        description:
+          'the network reference (median of the other sensors, null = unknown): forecast, 72 rows of [pm25, pm10]; ' +
+          'faults, 72 values of the metric. Without it the forecast model uses the sensor’s own values.',
+      }),
     ),
   },
   { additionalProperties: false },

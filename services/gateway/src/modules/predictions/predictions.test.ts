@@ -63,6 +63,24 @@ describe('POST /predict and /predict-batch', () => {
     expect(h24.aqi).toMatchObject({ value: aqi?.value, category: { key: aqi?.category.key } });
   });
 
+  test('a forecast window with its network reference is scored with it', async () => {
+    const reference = window.map((row, h) =>
+      h === 3 ? [null, null] : [(row[0] as number) * 0.8, (row[1] as number) * 1.1],
+    );
+    const { status, json } = await gw.call('POST', '/api/v1/predict', {
+      token: pro,
+      body: { values: window, origin: ORIGIN, reference },
+    });
+    expect(status).toBe(200);
+    const [expected] = await scorer.score([{ originTs: ORIGIN, values: window, reference }]);
+    expect(json.forecast[3].pm25.p50).toBeCloseTo(expected?.pm25[3]?.p50 as number, 3);
+    const flat = await gw.call('POST', '/api/v1/predict', {
+      token: pro,
+      body: { values: window, origin: ORIGIN, reference: [1, 2, 3] },
+    });
+    expect(flat.status).toBe(422);
+  });
+
   test('a batch scores forecast and fault windows together, in request order', async () => {
     const spike = Array.from({ length: 72 }, (_, h) => (h === 71 ? 900 : 40 + (h % 5)));
     const { status, json } = await gw.call('POST', '/api/v1/predict-batch', {

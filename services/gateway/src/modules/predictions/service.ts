@@ -206,19 +206,23 @@ export function predictionsService(
         if ((w.model ?? 'forecast') === 'faults') {
           if (!w.metric || !w.values)
             throw invalid(`window ${index}: the fault model needs \`metric\` and \`values\``);
-          if (w.values.some((v) => Array.isArray(v)))
-            throw invalid(`window ${index}: fault values are numbers or null`);
+          if ([...w.values, ...(w.reference ?? [])].some((v) => Array.isArray(v))) {
+            throw invalid(`window ${index}: fault values and reference are numbers or null`);
+          }
           faults.push({
             index,
             metric: w.metric,
             values: w.values as (number | null)[],
-            ...(w.reference ? { reference: w.reference } : {}),
+            ...(w.reference ? { reference: w.reference as (number | null)[] } : {}),
           });
           continue;
         }
         const origin =
           w.origin !== undefined ? toMs(w.origin) : Math.floor(now() / HOUR_MS) * HOUR_MS - HOUR_MS;
         let values: number[][];
+        if (w.reference?.some((row) => !Array.isArray(row))) {
+          throw invalid(`window ${index}: a forecast reference is 72 rows of [pm25, pm10]`);
+        }
         if (w.values) {
           if (w.origin === undefined)
             throw invalid(`window ${index}: \`origin\` (the last row's hour) is required with \`values\``);
@@ -233,7 +237,11 @@ export function predictionsService(
         } else {
           throw invalid(`window ${index}: give \`values\` or a \`sensorId\` whose stored hours are scored`);
         }
-        const window = { originTs: origin, values };
+        const window: ForecastWindow = {
+          originTs: origin,
+          values,
+          ...(w.reference ? { reference: w.reference as (number | null)[][] } : {}),
+        };
         try {
           packForecastWindows([window]);
         } catch (error) {
