@@ -147,6 +147,38 @@ for (const backend of backends) {
       expect(await engineKnowsTimeZone(store)("Mars/Olympus'--")).toBe(false);
     });
 
+    test('a result of many chunks is one output: a single CSV header, one readable Parquet file', async () => {
+      const numbers = sql`SELECT number AS n, toString(number * 3) AS s FROM system.numbers LIMIT 300000`;
+      let chunks = 0;
+      let csv = '';
+      const decoder = new TextDecoder();
+      for await (const chunk of store.stream(numbers, 'CSVWithNames')) {
+        chunks++;
+        csv += decoder.decode(chunk.bytes, { stream: true });
+      }
+      const lines = csv.trimEnd().split('\n');
+      expect(chunks).toBeGreaterThan(1);
+      expect(lines.length).toBe(300_001);
+      expect(lines.filter((line) => line === '"n","s"').length).toBe(1);
+      expect(lines[300_000]).toBe('299999,"899997"');
+      const dir = await mkdtemp(join(tmpdir(), 'sensormesh-parquet-'));
+      scratch.push(dir);
+      const path = join(dir, 'numbers.parquet');
+      if (backend.name === 'chdb') {
+        await expect(text(store.stream(numbers, 'Parquet'))).rejects.toThrow(/writeFile/);
+        await store.writeFile(numbers, 'Parquet', path);
+        const [back] = await store.query<{ rows: number; total: number }>(
+          sql`SELECT count() AS rows, sum(n) AS total FROM file(${path}, 'Parquet')`,
+        );
+        expect(back).toEqual({ rows: 300_000, total: 44_999_850_000 });
+      } else {
+        // 18.16 has no Parquet; the default writeFile writes the stream.
+        await store.writeFile(numbers, 'CSVWithNames', path);
+        expect(await Bun.file(path).text()).toBe(csv);
+        await expect(store.writeFile(numbers, 'CSVWithNames', path)).rejects.toThrow(/EEXIST/);
+      }
+    });
+
     test('a failing query rejects the stream with a StoreError; unknown formats never reach the engine', async () => {
       const failing = store.stream(sql`SELECT throwIf(number = 3) FROM system.numbers LIMIT 10`, 'CSV');
       await expect(text(failing)).rejects.toBeInstanceOf(StoreError);

@@ -1,3 +1,6 @@
+import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { type Sql, sql } from './sql.ts';
 import { encodeTsv, type TsvValue } from './tsv.ts';
 
@@ -20,6 +23,12 @@ export interface Store {
    * Breaking out of the loop (or `signal`) cancels the query.
    */
   stream(statement: Sql, format: string, options?: { signal?: AbortSignal }): AsyncIterable<StreamChunk>;
+  /**
+   * Writes a SELECT's result to a new local file in `format`. chDB's engine writes it itself (the
+   * only way to get Parquet from chDB without holding it whole; it cannot be aborted there); over
+   * HTTP the stream is written.
+   */
+  writeFile(statement: Sql, format: string, path: string, options?: { signal?: AbortSignal }): Promise<void>;
   /** Inserts rows, positionally matching `columns`, in one TabSeparated insert. */
   insert(table: string, columns: readonly string[], rows: readonly (readonly TsvValue[])[]): Promise<void>;
   /** Inserts TabSeparated text the caller encoded (hot paths with a row encoder of their own). */
@@ -54,7 +63,33 @@ export function checkStreamFormat(format: string): void {
 }
 
 /** What a backend implements; `completeStore` derives the rest of the Store from it. */
-export type StoreCore = Omit<Store, 'serverVersion' | 'insert'>;
+export type StoreCore = Omit<Store, 'serverVersion' | 'insert' | 'writeFile'> &
+  Partial<Pick<Store, 'writeFile'>>;
+
+/** Writes a stream to a new file with the file's backpressure (the default `writeFile`). */
+async function streamToFile(
+  core: StoreCore,
+  statement: Sql,
+  format: string,
+  path: string,
+  options: { signal?: AbortSignal },
+): Promise<void> {
+  const out = createWriteStream(path, { flags: 'wx', mode: 0o600 });
+  try {
+    await once(out, 'open');
+    for await (const chunk of core.stream(statement, format, options)) {
+      if (!out.write(chunk.bytes)) await once(out, 'drain');
+    }
+    await new Promise<void>((resolve, reject) => {
+      out.once('error', reject);
+      out.end(() => resolve());
+    });
+  } catch (error) {
+    out.destroy();
+    await rm(path, { force: true });
+    throw error;
+  }
+}
 
 /** Adds the backend-independent methods: a cached engine version, and row inserts via TSV. */
 export function completeStore(core: StoreCore): Store {
@@ -70,6 +105,9 @@ export function completeStore(core: StoreCore): Store {
     async insert(table, columns, rows) {
       if (rows.length > 0) await core.insertTsv(table, columns, encodeTsv(rows));
     },
+    writeFile:
+      core.writeFile ??
+      ((statement, format, path, options = {}) => streamToFile(core, statement, format, path, options)),
   };
   return store;
 }

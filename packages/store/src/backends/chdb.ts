@@ -1,7 +1,14 @@
 import { mkdirSync } from 'node:fs';
 import { Session } from 'chdb';
 import { ident, type Sql, sql } from '../sql.ts';
-import { checkStreamFormat, completeStore, parseJsonEachRow, type Store, storeError } from '../store.ts';
+import {
+  checkStreamFormat,
+  completeStore,
+  parseJsonEachRow,
+  type Store,
+  StoreError,
+  storeError,
+} from '../store.ts';
 
 /** Options for the embedded chDB backend. */
 export interface ChdbOptions {
@@ -14,7 +21,11 @@ export interface ChdbOptions {
 export async function openChdbStore(options: ChdbOptions): Promise<Store> {
   mkdirSync(options.path, { recursive: true });
   // Same settings as the server backend (backends/clickhouse-server.ts says why).
-  const connectionArgs = ['--output_format_json_quote_64bit_integers=0', '--max_query_size=4194304'];
+  const connectionArgs = [
+    '--output_format_json_quote_64bit_integers=0',
+    '--max_query_size=4194304',
+    '--parallel_view_processing=1',
+  ];
   const session = new Session(options.path, { connectionArgs });
   const run = async (text: string, format?: string) => {
     try {
@@ -40,6 +51,13 @@ export async function openChdbStore(options: ChdbOptions): Promise<Store> {
 
     async *stream(statement: Sql, format: string, { signal } = {}) {
       checkStreamFormat(format);
+      // chDB formats every streamed chunk as an output of its own: a Parquet file each (unreadable
+      // joined) and a header line each for the *WithNames formats, which are dropped after the first.
+      if (format === 'Parquet') {
+        throw new StoreError('chdb streams Parquet as one file per chunk; use writeFile', statement.text);
+      }
+      const named = format.endsWith('WithNames');
+      let header: Buffer | undefined;
       // Each stream gets a connection of its own to the same data directory: chDB allows one active
       // stream per connection, and a slow reader must never hold up the process's other queries.
       const own = new Session(options.path, { connectionArgs });
@@ -47,7 +65,16 @@ export async function openChdbStore(options: ChdbOptions): Promise<Store> {
         await own.queryAsync(sql`USE ${ident(options.database)}`.text);
         const result = own.queryStream(statement.text, { format, ...(signal ? { signal } : {}) });
         try {
-          for await (const chunk of result) yield { bytes: chunk.raw(), rows: chunk.numRows };
+          for await (const chunk of result) {
+            let bytes = chunk.raw();
+            if (named) {
+              const line = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.indexOf(10) + 1);
+              if (!header) header = Buffer.from(line);
+              else if (line.equals(header)) bytes = bytes.subarray(line.byteLength);
+              else throw new Error('a streamed chunk did not start with the header');
+            }
+            yield { bytes, rows: chunk.numRows };
+          }
         } finally {
           result.cancel();
         }
@@ -56,6 +83,13 @@ export async function openChdbStore(options: ChdbOptions): Promise<Store> {
       } finally {
         own.close();
       }
+    },
+
+    async writeFile(statement: Sql, format: string, path: string) {
+      checkStreamFormat(format);
+      // The engine writes the file itself, flushing as it goes: one valid file in any format. No
+      // abort: chDB cannot stop a running statement, and giving up early would leave it writing.
+      await run(sql`INSERT INTO FUNCTION file(${path}, ${format}) ${statement}`.text);
     },
 
     async insertTsv(table: string, columns: readonly string[], body: string) {

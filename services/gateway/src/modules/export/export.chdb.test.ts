@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from '@sensormesh/store';
@@ -34,7 +34,7 @@ beforeAll(async () => {
   scratch = await mkdtemp(join(tmpdir(), 'sensormesh-export-chdb-'));
   gw = await testGateway(
     { redisUrl: servers.redis.url, clickhouseUrl: servers.clickhouse.url },
-    { EXPORT_DIR: join(scratch, 'exports'), EXPORT_STREAM_MAX_ROWS: '1000' },
+    { EXPORT_DIR: join(scratch, 'exports'), EXPORT_STREAM_MAX_ROWS: '250000' },
     { chdbPath: join(scratch, 'chdb') },
   );
   worker = await startExportWorker(gw.ctx, { consumer: 'chdb' });
@@ -68,7 +68,7 @@ describe('exports on chDB', () => {
   test('a Parquet job stores a file that reads back equal, with the engine’s row count', async () => {
     const queued = await send(gw, 'POST', '/api/v1/data/export', {
       token: user.token,
-      body: { format: 'parquet', ...RANGE, columns: LONG },
+      body: { format: 'parquet', ...RANGE, columns: LONG, delivery: 'job' },
     });
     expect(queued.status).toBe(202);
     const { id } = (await queued.json()) as ExportJobView;
@@ -118,5 +118,65 @@ describe('exports on chDB', () => {
     expect(rows.map(([s, m, ts, v, r, src]) => [s, m, Number(ts), Number(v), Number(r), src])).toEqual(
       stored.map((row) => [row.sensor_id, row.metric, row.ts, row.value, row.received_at, row.source]),
     );
+  });
+
+  describe('results of many engine chunks', () => {
+    const BULK = { from: T0 + 10 * 86_400_000, to: T0 + 11 * 86_400_000, sensorIds: ['bulk-0', 'bulk-1'] };
+    const bulkWhere = sql`sensor_id LIKE 'bulk-%'`;
+    let expected: { rows: number; total: number };
+
+    beforeAll(async () => {
+      // 200,000 readings made by the engine: far more than one streamed chunk.
+      await gw.store.command(sql`INSERT INTO readings_raw (sensor_id, metric, ts, value, received_at, source)
+        SELECT concat('bulk-', toString(number % 2)), 'pm25', ${BULK.from} + intDiv(number, 2) * 100,
+          (number % 1000) / 4, ${BULK.from}, 'bulk'
+        FROM system.numbers LIMIT 200000`);
+      const [row] = await gw.store.query<{ rows: number; total: number }>(
+        sql`SELECT count() AS rows, sum(value) AS total FROM readings_raw WHERE ${bulkWhere}`,
+      );
+      expected = { rows: Number(row?.rows), total: Number(row?.total) };
+      expect(expected.rows).toBe(200_000);
+    });
+
+    const totals = async (path: string) => {
+      const [row] = await gw.store.query<{ rows: number; total: number }>(
+        sql`SELECT count() AS rows, sum(value) AS total FROM file(${path}, 'Parquet')`,
+      );
+      return { rows: Number(row?.rows), total: Number(row?.total) };
+    };
+
+    test('CSV streams back with one header and every row', async () => {
+      const response = await send(gw, 'POST', '/api/v1/data/export', {
+        token: user.token,
+        body: { format: 'csv', ...BULK, columns: ['sensor_id', 'value'] },
+      });
+      const [header, ...rows] = parseCsv(await response.text());
+      expect(header).toEqual(['sensor_id', 'value']);
+      expect(rows.length).toBe(200_000);
+      expect(rows.reduce((sum, [, value]) => sum + Number(value), 0)).toBeCloseTo(expected.total, 3);
+    });
+
+    test('Parquet streams back as one readable file, and its scratch file is gone', async () => {
+      const response = await send(gw, 'POST', '/api/v1/data/export', {
+        token: user.token,
+        body: { format: 'parquet', ...BULK, columns: LONG },
+      });
+      expect(response.status).toBe(200);
+      const path = join(scratch, 'bulk-streamed.parquet');
+      await writeFile(path, new Uint8Array(await response.arrayBuffer()));
+      expect(await totals(path)).toEqual(expected);
+      expect((await readdir(join(scratch, 'exports'))).filter((name) => name.endsWith('.part'))).toEqual([]);
+    });
+
+    test('a Parquet job writes one readable file with every row', async () => {
+      const queued = await send(gw, 'POST', '/api/v1/data/export', {
+        token: user.token,
+        body: { format: 'parquet', ...BULK, columns: LONG, delivery: 'job' },
+      });
+      const { id } = (await queued.json()) as ExportJobView;
+      const events = await waitForJob(gw.redis, id, (event) => event.status === 'done');
+      expect(events.at(-1)?.rows).toBe(200_000);
+      expect(await totals(join(scratch, 'exports', `${id}.parquet`))).toEqual(expected);
+    });
   });
 });

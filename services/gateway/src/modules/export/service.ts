@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { createPublisher, exports as exportsStream } from '@sensormesh/bus';
 import { AppError } from '@sensormesh/errors';
 import {
@@ -42,6 +43,7 @@ export function exportService(ctx: GatewayContext) {
         details: { hint: 'delivery: "job"' },
       });
     }
+    await files.ensure();
     streaming++;
     let released = false;
     const release = () => {
@@ -49,7 +51,8 @@ export function exportService(ctx: GatewayContext) {
       released = true;
     };
     const counter: RowCounter = { rows: 0, bytes: 0 };
-    const iterator = exportBytes(store, exportPlan, counter)[Symbol.asyncIterator]();
+    const scratch = () => files.pathOf(files.partName(newJobId(), randomBytes(4).toString('hex')));
+    const iterator = exportBytes(store, exportPlan, counter, { scratch })[Symbol.asyncIterator]();
     let first: IteratorResult<Uint8Array>;
     try {
       // Engine errors (a bad zone, the store down) surface here, while an error status can still be sent.
