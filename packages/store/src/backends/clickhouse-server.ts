@@ -14,7 +14,13 @@ export interface ClickHouseServerOptions {
 
 // Same output on every server version: 18.16 quotes 64-bit integers in JSON by default. The
 // writer's dedup lookup carries one key per reading of a batch, more than the default 256 KiB.
-const SETTINGS = { output_format_json_quote_64bit_integers: 0, max_query_size: '4194304' } as const;
+// An insert into readings_raw feeds several materialized views: in parallel it takes the same CPU
+// and less time (writer batches of 50,000 readings: 30-41k readings/s → 41-48k on the 2-core box).
+const SETTINGS = {
+  output_format_json_quote_64bit_integers: 0,
+  max_query_size: '4194304',
+  parallel_view_processing: 1,
+} as const;
 
 /** Opens a Store on a ClickHouse server over HTTP, creating its database when missing. */
 export async function openClickHouseServerStore(options: ClickHouseServerOptions): Promise<Store> {
