@@ -2,6 +2,14 @@ export * from './card.ts';
 export * from './data/dataset.ts';
 export * from './data/gaps.ts';
 export * from './data/inject.ts';
+export {
+  EVALUATION_SEED,
+  evaluateFaults,
+  evaluateForecast,
+  type FaultEvaluation,
+  type ForecastRow,
+} from './evaluate.ts';
 export * from './fault/spec.ts';
 export * from './forecast/spec.ts';
 export * from './score.ts';
+export { FAULT_FILE, FORECAST_FILE, type TrainOptions, trainAll } from './train.ts';

@@ -1,5 +1,5 @@
 import { errorResponses } from '@sensormesh/http';
-import { Elysia } from 'elysia';
+import { Elysia, t } from 'elysia';
 import type { GatewayContext } from '../../context.ts';
 import { userIdOf } from '../access/model.ts';
 import {
@@ -7,20 +7,28 @@ import {
   Comparison,
   ModelList,
   ModelView,
+  RetrainBody,
+  RetrainJob,
   TaskParams,
   UploadBody,
   VersionParams,
 } from './model.ts';
+import { type RetrainService, retrainService } from './retrain.ts';
 import { servingModelsOf } from './scorers.ts';
 import { registryService } from './service.ts';
 
-/** /admin/models: the model registry (list, upload, activate, roll back, shadow, compare). */
-export function modelsAdminModule(ctx: GatewayContext) {
+/** /admin/models: the model registry (list, upload, activate, roll back, shadow, compare, retrain). */
+export function modelsAdminModule(
+  ctx: GatewayContext,
+  options: { onRetrain?: (retrain: RetrainService) => void } = {},
+) {
   const registry = registryService({
     store: ctx.store,
     logger: ctx.logger,
     serving: servingModelsOf(ctx.store, ctx.logger),
   });
+  const retrain = retrainService({ store: ctx.store, redis: ctx.redis, logger: ctx.logger, registry });
+  options.onRetrain?.(retrain);
   return new Elysia({
     name: 'sensormesh.gateway.models-admin',
     prefix: '/admin/models',
@@ -107,5 +115,34 @@ export function modelsAdminModule(ctx: GatewayContext) {
           'Every stored forecast of the last `days` whose outcome hour is in the hourly rollup: MAE of p50 and the ' +
           'share inside p10–p90, at 1, 4, 24 and 72 h, per version.',
       },
+    })
+    .post(
+      '/:task/retrain',
+      async ({ params, body, principal, set }) => {
+        set.status = 202;
+        return retrain.start(params.task, body, userIdOf(principal) ?? 'unknown');
+      },
+      {
+        access: 'admin',
+        params: TaskParams,
+        body: RetrainBody,
+        response: { 202: RetrainJob, ...errorResponses(401, 403, 409, 422) },
+        detail: {
+          summary:
+            'Train a new version from ClickHouse data and feedback; promote it only if it beats the active one',
+          description:
+            'Loads `days` of every sensor’s hourly means ending at `until`; anomalies people confirmed as faults are ' +
+            'left out; trains with the models package (in a worker thread) on all but the last `recentDays`, which ' +
+            'both the new and the active version are then scored on (forecast: mean MAE of p50 at 1, 4, 24, 72 h; ' +
+            'faults: F1 on injected faults, false alarms no higher). The new version is registered either way and ' +
+            'activated only when better. 202 with the job; GET /admin/models/retrain/:id follows it. One at a time (409).',
+        },
+      },
+    )
+    .get('/retrain/:id', ({ params }) => retrain.get(params.id), {
+      access: 'admin',
+      params: t.Object({ id: t.String({ minLength: 1, maxLength: 64 }) }),
+      response: { 200: RetrainJob, ...errorResponses(401, 403, 404) },
+      detail: { summary: 'A retrain job: data used, the comparison with the active version, the outcome' },
     });
 }

@@ -97,3 +97,59 @@ export const CompareQuery = t.Object(
   { days: t.Optional(t.Integer({ minimum: 1, maximum: 90, default: 7 })) },
   { additionalProperties: false },
 );
+
+/** POST /admin/models/:task/retrain. */
+export const RetrainBody = t.Object(
+  {
+    days: t.Optional(
+      t.Integer({
+        minimum: 30,
+        maximum: 1_200,
+        default: 365,
+        description: 'days of hourly data, ending at `until`',
+      }),
+    ),
+    recentDays: t.Optional(
+      t.Integer({
+        minimum: 3,
+        maximum: 90,
+        default: 14,
+        description: 'the last days, kept out of training: both versions are compared on them',
+      }),
+    ),
+    tuneMonths: t.Optional(
+      t.Integer({ minimum: 1, maximum: 12, default: 3, description: 'months before those kept for tuning' }),
+    ),
+    until: t.Optional(t.String({ format: 'date-time', description: 'end of the data (default now)' })),
+    seed: t.Optional(t.Integer({ minimum: 0, maximum: 2 ** 31 - 1, default: 1 })),
+    quick: t.Optional(t.Boolean({ default: false, description: 'small, fast settings (smoke tests)' })),
+  },
+  { additionalProperties: false },
+);
+
+/** A retrain job (kept 7 days in Redis). */
+export const RetrainJob = t.Object({
+  id: t.String(),
+  task: Task,
+  status: t.Union([t.Literal('running'), t.Literal('done'), t.Literal('failed')]),
+  startedAt: Iso,
+  finishedAt: t.Optional(Iso),
+  requestedBy: t.String(),
+  activeVersion: t.Union([t.String(), t.Null()]),
+  data: t.Object({
+    sensors: t.Integer(),
+    from: Iso,
+    to: Iso,
+    recentFrom: Iso,
+    feedbackApplied: t.Integer({
+      description: 'hours confirmed as faults by feedback, left out of training',
+    }),
+  }),
+  version: t.Optional(t.String({ description: 'the new version, registered whether promoted or not' })),
+  promoted: t.Optional(t.Boolean()),
+  comparison: t.Optional(
+    t.Object({ candidate: t.Unknown(), active: t.Unknown(), better: t.Boolean(), criterion: t.String() }),
+  ),
+  error: t.Optional(t.String()),
+});
+export type RetrainJob = Static<typeof RetrainJob>;

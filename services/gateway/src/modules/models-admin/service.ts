@@ -108,7 +108,12 @@ export function registryService(deps: { store: Store; logger: Logger; serving: S
     },
 
     /** Validates and registers an uploaded model as a candidate; nothing is stored unless all checks pass. */
-    async upload(bytes: Uint8Array, cardText: string, userId: string): Promise<ModelView> {
+    async upload(
+      bytes: Uint8Array,
+      cardText: string,
+      userId: string,
+      origin: { source: 'upload' | 'retrain'; metrics?: unknown } = { source: 'upload' },
+    ): Promise<ModelView> {
       const { card, hash } = await validateUpload(bytes, cardText);
       if ((await rows(card.task)).some((r) => r.version === card.version)) {
         throw new AppError('CONFLICT', `${card.task} version ${card.version} is already registered`, {
@@ -124,8 +129,8 @@ export function registryService(deps: { store: Store; logger: Logger; serving: S
         sha256: hash,
         status: 'candidate',
         card: JSON.stringify(card),
-        metrics: JSON.stringify(card.metrics ?? {}),
-        source: 'upload',
+        metrics: JSON.stringify(origin.metrics ?? card.metrics ?? {}),
+        source: origin.source,
         previous: '',
         createdBy: userId,
         createdAt: at,
