@@ -30,6 +30,12 @@ type Format = 'csv' | 'parquet';
 export interface ExportCase {
   backend: Backend;
   format: Format;
+  /**
+   * `default`, or `decay-0`: chDB's jemalloc told to return freed pages at once
+   * (JE_MALLOC_CONF=dirty_decay_ms:0,muzzy_decay_ms:0). By default it keeps them about 10 s, so
+   * RSS then shows throughput × 10 s of churn on top of the working set.
+   */
+  allocator: 'default' | 'decay-0';
   rows: number;
   bytes: number;
   seconds: number;
@@ -95,12 +101,15 @@ async function load(store: Store, rows: number): Promise<void> {
 }
 
 /** Child side: one export, measured; prints the ExportCase as JSON. */
-async function runCase(spec: {
+interface CaseSpec {
   backend: Backend;
   format: Format;
   rows: number;
   target: string;
-}): Promise<void> {
+  allocator: ExportCase['allocator'];
+}
+
+async function runCase(spec: CaseSpec): Promise<void> {
   const store =
     spec.backend === 'chdb'
       ? await openStore({ chdbPath: spec.target, database: 'bench' })
@@ -132,6 +141,7 @@ async function runCase(spec: {
     const result: ExportCase = {
       backend: spec.backend,
       format: spec.format,
+      allocator: spec.allocator,
       rows,
       bytes: counter.bytes,
       seconds: Number(seconds.toFixed(3)),
@@ -149,10 +159,14 @@ async function runCase(spec: {
   }
 }
 
-async function child(spec: Parameters<typeof runCase>[0]): Promise<ExportCase> {
+const DECAY_0 = 'dirty_decay_ms:0,muzzy_decay_ms:0';
+
+async function child(spec: CaseSpec): Promise<ExportCase> {
+  const env = { ...process.env, ...(spec.allocator === 'decay-0' ? { JE_MALLOC_CONF: DECAY_0 } : {}) };
   const proc = Bun.spawn(['bun', import.meta.path, '--case', JSON.stringify(spec)], {
     stdout: 'pipe',
     stderr: 'inherit',
+    env,
   });
   const out = await new Response(proc.stdout).text();
   if ((await proc.exited) !== 0) throw new Error(`export bench case failed: ${JSON.stringify(spec)}`);
@@ -181,17 +195,19 @@ export async function benchExport(
     const remote = await openStore({ clickhouseUrl: server.url, database: 'bench_export' });
     await load(remote, total);
     await remote.close();
-    const plan: Array<{ backend: Backend; format: Format; target: string }> = [
-      { backend: 'chdb', format: 'csv', target: chdbDir },
-      { backend: 'chdb', format: 'parquet', target: chdbDir },
-      { backend: 'clickhouse-server', format: 'csv', target: server.url },
+    const plan: Array<Omit<CaseSpec, 'rows'>> = [
+      { backend: 'chdb', format: 'csv', target: chdbDir, allocator: 'default' },
+      { backend: 'chdb', format: 'parquet', target: chdbDir, allocator: 'default' },
+      { backend: 'clickhouse-server', format: 'csv', target: server.url, allocator: 'default' },
+      { backend: 'chdb', format: 'csv', target: chdbDir, allocator: 'decay-0' },
+      { backend: 'chdb', format: 'parquet', target: chdbDir, allocator: 'decay-0' },
     ];
     for (const entry of plan) {
       for (const rows of counts) {
         const result = await child({ ...entry, rows });
         cases.push(result);
         log(
-          `${entry.backend.padEnd(17)} ${entry.format.padEnd(7)} ${rows.toLocaleString().padStart(10)} rows: ` +
+          `${entry.backend.padEnd(17)} ${entry.format.padEnd(7)} ${entry.allocator.padEnd(7)} ${rows.toLocaleString().padStart(10)} rows: ` +
             `${result.rowsPerSecond.toLocaleString().padStart(9)} rows/s, ${result.rowsPerCpuSecond.toLocaleString().padStart(9)} rows/CPU-s, ` +
             `peak RSS ${result.peakRssMiB} MiB (baseline ${result.baselineRssMiB}, VmHWM ${result.vmHwmMiB}), ` +
             `${(result.bytes / MiB).toFixed(0)} MiB`,
@@ -203,8 +219,9 @@ export async function benchExport(
     await rm(chdbDir, { recursive: true, force: true });
   }
   const rssGrowthMiB: Record<string, number> = {};
-  for (const key of new Set(cases.map((c) => `${c.backend}/${c.format}`))) {
-    const of = cases.filter((c) => `${c.backend}/${c.format}` === key).sort((a, b) => a.rows - b.rows);
+  const keyOf = (c: ExportCase) => `${c.backend}/${c.format}/${c.allocator}`;
+  for (const key of new Set(cases.map(keyOf))) {
+    const of = cases.filter((c) => keyOf(c) === key).sort((a, b) => a.rows - b.rows);
     rssGrowthMiB[key] = (of.at(-1)?.peakRssMiB ?? 0) - (of[0]?.peakRssMiB ?? 0);
   }
   return { rows: counts, goalRowsPerSecond: GOAL_ROWS_PER_S, cases, rssGrowthMiB };

@@ -10,6 +10,10 @@ import {
   storeError,
 } from '../store.ts';
 
+// A stream has one reader going at the reader's pace: buffering parts ahead of the in-order merge
+// buys it nothing and costs memory (measured: +60 MiB peak RSS at 3M rows).
+const STREAM_ARGS = ['--read_in_order_use_buffering=0'];
+
 /** Options for the embedded chDB backend. */
 export interface ChdbOptions {
   /** The data directory; chDB allows one per process. */
@@ -60,7 +64,7 @@ export async function openChdbStore(options: ChdbOptions): Promise<Store> {
       let header: Buffer | undefined;
       // Each stream gets a connection of its own to the same data directory: chDB allows one active
       // stream per connection, and a slow reader must never hold up the process's other queries.
-      const own = new Session(options.path, { connectionArgs });
+      const own = new Session(options.path, { connectionArgs: [...connectionArgs, ...STREAM_ARGS] });
       try {
         await own.queryAsync(sql`USE ${ident(options.database)}`.text);
         const result = own.queryStream(statement.text, { format, ...(signal ? { signal } : {}) });
