@@ -4,6 +4,7 @@ import type { Predictor } from './worker.ts';
 export { HourCache } from './cache.ts';
 export { type PredictorConfig, PredictorEnv } from './env.ts';
 export { type DueHour, sharedHours } from './hours.ts';
+export { medianExcluding, NetworkReference } from './reference.ts';
 export {
   DEFAULT_MODELS_DIR,
   faultThreshold,

@@ -42,6 +42,9 @@ export interface ScoreResult {
   forecasts: number;
 }
 
+/** Sensor-hours per slice of forecasts handed to `emit` (about 500 messages). */
+const EMIT_SLICE = 250;
+
 /** Deterministic ids: a re-score (redelivery, another replica) replaces, never adds. */
 export const predictionId = (version: string, sensorId: string, metric: string, ts: number) =>
   `${version}:${sensorId}:${metric}:${ts}`;
@@ -79,19 +82,27 @@ export function packForecasts(cache: HourCache, due: readonly DueWindow[], netwo
   const reference = new Float32Array(network ? due.length * WINDOW_HOURS * R : 0);
   const kept: DueWindow[] = [];
   const skipped: ScoreResult['skipped'] = [];
+  const columns = new Map<number, Float64Array[]>();
   for (const item of due) {
     // Cut straight into the packed input; most windows are complete and need no copy.
     const at = kept.length * size;
     cache.window(item.sensorId, item.hour, WINDOW_HOURS, window, at);
     if (network) {
       // The other sensors' median PM per hour, taken before the gap fill touches the own values.
-      const first = item.hour - WINDOW_HOURS + 1;
+      // Due hours are mostly one hour: its network columns are looked up once for all its windows.
+      let cols = columns.get(item.hour);
+      if (!cols) {
+        const first = item.hour - WINDOW_HOURS + 1;
+        cols = Array.from({ length: WINDOW_HOURS * R }, (_, k) =>
+          network.values(first + Math.floor(k / R), REFERENCE_INDEX[k % R] as number),
+        );
+        columns.set(item.hour, cols);
+      }
       for (let h = 0; h < WINDOW_HOURS; h++) {
         for (let r = 0; r < R; r++) {
-          const channel = REFERENCE_INDEX[r] as number;
           reference[(kept.length * WINDOW_HOURS + h) * R + r] = medianExcluding(
-            network.values(first + h, channel),
-            window[at + h * C + channel] as number,
+            cols[h * R + r] as Float64Array,
+            window[at + h * C + (REFERENCE_INDEX[r] as number)] as number,
           );
         }
       }
@@ -261,6 +272,7 @@ export async function scoreForecasts(
   models: ModelSet,
   due: readonly DueWindow[],
   now: number,
+  emit?: (messages: Prediction[]) => void,
 ): Promise<Pick<ScoreResult, 'predictions' | 'skipped' | 'forecasts'>> {
   const result: Pick<ScoreResult, 'predictions' | 'skipped' | 'forecasts'> = {
     predictions: [],
@@ -274,13 +286,26 @@ export async function scoreForecasts(
   const packed = packForecasts(cache, due, network);
   result.skipped = packed.skipped;
   if (packed.kept.length === 0) return result;
+  const per = TARGETS.length * HORIZONS * QUANTILES.length;
   for (const [model, role] of [
     [models.forecast, 'active'],
     [models.forecastShadow, 'shadow'],
   ] as const) {
     if (!model) continue;
     const raw = await model.scorer.scorePacked(packed.window, packed.origin, packed.reference);
-    result.predictions.push(...forecastMessages(model, role, packed.kept, raw, now));
+    // Handed out in slices: the first sensors' forecasts can be on their way while the rest are built.
+    for (let a = 0; a < packed.kept.length; a += EMIT_SLICE) {
+      const b = Math.min(packed.kept.length, a + EMIT_SLICE);
+      const messages = forecastMessages(
+        model,
+        role,
+        packed.kept.slice(a, b),
+        raw.subarray(a * per, b * per),
+        now,
+      );
+      emit?.(messages);
+      for (const message of messages) result.predictions.push(message);
+    }
     if (role === 'active') result.forecasts = packed.kept.length;
   }
   return result;

@@ -137,15 +137,19 @@ export async function startPredictor(
       await fillMissing(due);
       metrics.sensors.set(cache.size);
       let result: ScoreResult;
+      const sent: Promise<string[]>[] = [];
       try {
         // Forecasts go out before the fault model runs: they do not wait for it.
-        const forecasts = await scoreForecasts(cache, reference, models, due, now());
-        if (forecasts.predictions.length > 0)
-          await publisher.publishBatch(predictions, forecasts.predictions);
+        // Each slice is encoded and written as soon as it is built; Redis stores one while the next is built.
+        const forecasts = await scoreForecasts(cache, reference, models, due, now(), (messages) => {
+          sent.push(publisher.publishBatch(predictions, messages));
+        });
+        await Promise.all(sent);
         const found = await scoreFaults(cache, reference, models, due, now());
         if (found.length > 0) await publisher.publishBatch(anomalies, found);
         result = { ...forecasts, anomalies: found };
       } catch (error) {
+        await Promise.allSettled(sent);
         metrics.failures.inc();
         log.error(
           { err: error, hours: due.length, first: due[0] },
