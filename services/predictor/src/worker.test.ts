@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { type Anomaly, type Prediction, readings } from '@sensormesh/bus';
 import { CHANNELS, ForecastScorer, type ModelCard } from '@sensormesh/models';
+import { listModelVersions, type ModelVersionRow, putModelVersions } from '@sensormesh/store';
 import { useServers } from '@sensormesh/testkit';
 import { DEFAULT_MODELS_DIR } from './registry.ts';
 import { beijingSlice, SLICE_START } from './test-support/beijing.ts';
@@ -188,6 +189,35 @@ describe('predictor worker (real Redis and ClickHouse)', () => {
     await a.predictor.stop();
     await b.predictor.stop();
   }, 30_000);
+  test('a shadow version from the registry is scored beside the active one and published as role shadow', async () => {
+    const rows = await listModelVersions(world.store)();
+    const active = rows.find((r) => r.task === 'forecast' && r.status === 'active') as ModelVersionRow;
+    await putModelVersions(world.store)([
+      { ...active, version: 'shadow-1', status: 'shadow', source: 'upload', updatedAt: Date.now() },
+    ]);
+    const clock = { now: (H0 + 79) * HOUR_MS };
+    const { predictor } = await world.start(clock);
+    expect(predictor.status().models).toMatchObject({ forecast: active.version, forecastShadow: 'shadow-1' });
+    for (const s of slice) await world.publishHours(`aq-${s.station}`, H0 + 79, [s.hours[79] as number[]]);
+    const result = await world.scored(ids().map((sensorId) => ({ sensorId, hour: H0 + 78 })));
+    const ts = (H0 + 78) * HOUR_MS;
+    const roles = result.predictions
+      .filter((p) => p.ts === ts && p.metric === 'pm25')
+      .map((p) => `${p.role}:${p.modelVersion}`);
+    expect(roles.filter((r) => r === 'shadow:shadow-1')).toHaveLength(6);
+    expect(roles.filter((r) => r === `active:${active.version}`)).toHaveLength(6);
+    // Same bytes under both versions: the same numbers, told apart by version and id.
+    const pair = result.predictions.filter(
+      (p) => p.ts === ts && p.sensorId === 'aq-dongsi' && p.metric === 'pm25',
+    );
+    expect(new Set(pair.map((p) => p.id)).size).toBe(2);
+    expect(pair[0]?.horizons[5]?.p50).toBe(pair[1]?.horizons[5]?.p50 as number);
+    await putModelVersions(world.store)([
+      { ...active, version: 'shadow-1', status: 'retired', source: 'upload', updatedAt: Date.now() + 1 },
+    ]);
+    await predictor.stop();
+  }, 30_000);
+
   test('too little data means no forecast, with the reason: a new sensor, a sensor without the weather channels', async () => {
     const clock = { now: (H0 + 77) * HOUR_MS };
     const { predictor } = await world.start(clock);
