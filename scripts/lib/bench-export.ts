@@ -49,6 +49,8 @@ export interface ExportCase {
   peakRssMiB: number;
   /** The process's high-water mark (VmHWM), start-up included. */
   vmHwmMiB: number;
+  /** RSS when each tenth of the rows was written: flat when memory does not grow with rows. */
+  rssByTenthMiB: number[];
 }
 
 /** What the bench reports. */
@@ -81,7 +83,7 @@ function planFor(format: Format, rows: number): ExportPlan {
 }
 
 /** Fills readings_raw with `rows` readings (1,000 sensors × 5 metrics × minutes) inside the engine. */
-async function load(store: Store, rows: number): Promise<void> {
+export async function loadReadings(store: Store, rows: number): Promise<void> {
   await migrate(store, MIGRATIONS_DIR);
   const [have] = await store.query<{ n: number }>(sql`SELECT count() AS n FROM readings_raw`);
   if (Number(have?.n) === rows) return;
@@ -122,6 +124,7 @@ async function runCase(spec: CaseSpec): Promise<void> {
     const sampler = setInterval(() => {
       peak = Math.max(peak, process.memoryUsage().rss);
     }, 20);
+    const tenths: number[] = [];
     const cpu = process.cpuUsage();
     const started = performance.now();
     const counter = await writeExportFile({
@@ -129,8 +132,12 @@ async function runCase(spec: CaseSpec): Promise<void> {
       plan: planFor(spec.format, spec.rows),
       path: join(dir, `export.${spec.format}`),
       signal: new AbortController().signal,
-      onChunk: () => {
-        peak = Math.max(peak, process.memoryUsage().rss);
+      onChunk: (progress) => {
+        const rss = process.memoryUsage().rss;
+        peak = Math.max(peak, rss);
+        while (tenths.length < 10 && progress.rows >= ((tenths.length + 1) * spec.rows) / 10) {
+          tenths.push(Math.round(rss / MiB));
+        }
       },
     });
     const seconds = (performance.now() - started) / 1_000;
@@ -151,6 +158,7 @@ async function runCase(spec: CaseSpec): Promise<void> {
       baselineRssMiB: Math.round(baseline / MiB),
       peakRssMiB: Math.round(peak / MiB),
       vmHwmMiB: Math.round(vmHwmMiB()),
+      rssByTenthMiB: tenths,
     };
     console.log(JSON.stringify(result));
   } finally {
@@ -185,15 +193,16 @@ export async function benchExport(
   const log = options.log ?? ((line: string) => console.log(line));
   const total = Math.max(...counts);
   const cases: ExportCase[] = [];
-  const chdbDir = await mkdtemp(join(tmpdir(), 'sensormesh-bench-export-chdb-'));
+  const chdbDir =
+    process.env.BENCH_EXPORT_CHDB_DIR ?? (await mkdtemp(join(tmpdir(), 'sensormesh-bench-export-chdb-')));
   const server = await startClickHouse();
   try {
     log(`loading ${total.toLocaleString()} readings into chDB and clickhouse-server ${server.version}…`);
     const chdb = await openStore({ chdbPath: chdbDir, database: 'bench' });
-    await load(chdb, total);
+    await loadReadings(chdb, total);
     await chdb.close();
     const remote = await openStore({ clickhouseUrl: server.url, database: 'bench_export' });
-    await load(remote, total);
+    await loadReadings(remote, total);
     await remote.close();
     const plan: Array<Omit<CaseSpec, 'rows'>> = [
       { backend: 'chdb', format: 'csv', target: chdbDir, allocator: 'default' },
@@ -216,7 +225,7 @@ export async function benchExport(
     }
   } finally {
     await server.stop();
-    await rm(chdbDir, { recursive: true, force: true });
+    if (!process.env.BENCH_EXPORT_CHDB_DIR) await rm(chdbDir, { recursive: true, force: true });
   }
   const rssGrowthMiB: Record<string, number> = {};
   const keyOf = (c: ExportCase) => `${c.backend}/${c.format}/${c.allocator}`;
