@@ -16,6 +16,7 @@ export {
 export {
   anomalyId,
   forecastMessages,
+  PackScratch,
   packFaults,
   packForecasts,
   predictionId,

@@ -20,7 +20,7 @@ import { type DueHour, sharedHours } from './hours.ts';
 import { predictorMetrics } from './metrics.ts';
 import { NetworkReference } from './reference.ts';
 import { DEFAULT_MODELS_DIR, type ModelSet, modelLoader, seedRegistry } from './registry.ts';
-import { type ScoreResult, scoreFaults, scoreForecasts } from './score.ts';
+import { PackScratch, type ScoreResult, scoreFaults, scoreForecasts } from './score.ts';
 
 const HOUR_MS = 3_600_000;
 const GROUP = 'predictor';
@@ -101,6 +101,7 @@ export async function startPredictor(
   const metrics = predictorMetrics(ctx.registry);
   const cache = new HourCache();
   const reference = new NetworkReference(cache);
+  const scratch = new PackScratch();
   const hours = sharedHours(ctx.redis, GROUP);
   const publisher = createPublisher(ctx.redis, { registry: ctx.registry, logger: ctx.logger });
   const loader = modelLoader(ctx.store, log);
@@ -141,9 +142,17 @@ export async function startPredictor(
       try {
         // Forecasts go out before the fault model runs: they do not wait for it.
         // Each slice is encoded and written as soon as it is built; Redis stores one while the next is built.
-        const forecasts = await scoreForecasts(cache, reference, models, due, now(), (messages) => {
-          sent.push(publisher.publishBatch(predictions, messages));
-        });
+        const forecasts = await scoreForecasts(
+          cache,
+          reference,
+          models,
+          due,
+          now(),
+          (messages) => {
+            sent.push(publisher.publishBatch(predictions, messages));
+          },
+          scratch,
+        );
         await Promise.all(sent);
         const found = await scoreFaults(cache, reference, models, due, now());
         if (found.length > 0) await publisher.publishBatch(anomalies, found);
