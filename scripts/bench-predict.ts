@@ -171,6 +171,10 @@ async function throughput() {
         windowsPerSecond: Math.round(messageRate),
         ratio: Number((messageRate / rawRate).toFixed(3)),
       },
+      scorerWrapperOnly: {
+        windowsPerSecond: Math.round(median(wrapperRounds)),
+        ratio: Number((median(wrapperRounds) / rawRate).toFixed(3)),
+      },
     };
     console.log(
       `batch ${String(batch).padStart(3)}: raw onnxruntime ${Math.round(rawRate).toLocaleString()} windows/s, ` +
@@ -290,7 +294,7 @@ async function latency() {
       await Bun.sleep(300); // the fault pass of the previous hour finishes too
       const roundCpu = process.cpuUsage();
       const load = loadavg()[0] as number;
-      if (mode === 'burst') {
+      if (mode !== 'spread') {
         const at = wallNow();
         for (const id of ids) sent.set(`${id}@${closing * HOUR_MS}`, at);
         await publisher.publishBatch(
