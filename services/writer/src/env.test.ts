@@ -6,7 +6,7 @@ describe('WriterEnv', () => {
   test('every variable has a default except the optional consumer name', () => {
     expect(parseEnv(WriterEnv, {})).toEqual({
       WRITER_BATCH_SIZE: 50_000,
-      WRITER_MAX_WAIT_MS: 200,
+      WRITER_MAX_WAIT_MS: 1_000,
       WRITER_VISIBILITY_TIMEOUT_MS: 300_000,
       WRITER_RETRY_MIN_MS: 100,
       WRITER_RETRY_MAX_MS: 5_000,
