@@ -117,7 +117,7 @@ for (const backend of backends) {
           limit: 100,
         });
         expect(both).toHaveLength(4);
-        expect(await findFeedbackTarget(store)('prediction', 'v2:b:pm25:' + T)).toEqual({
+        expect(await findFeedbackTarget(store)('prediction', `v2:b:pm25:${T}`)).toEqual({
           sensorId: 'b',
           metric: 'pm25',
           ts: T,
