@@ -158,7 +158,12 @@ export const GatewayEnv = defineEnv({
     default: 8,
     description: 'direct (non-job) exports streaming at once in this process; more get 429',
   }),
-  EXPORT_WORKER_CONCURRENCY: env.int({ minimum: 1, maximum: 32, default: 1, description: 'jobs run at once' }),
+  EXPORT_WORKER_CONCURRENCY: env.int({
+    minimum: 1,
+    maximum: 32,
+    default: 1,
+    description: 'jobs run at once',
+  }),
 });
 
 /** Parsed gateway settings. */
