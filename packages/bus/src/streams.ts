@@ -226,9 +226,15 @@ export const exports = defineStream({
 export const ExportProgress = t.Object({
   jobId: t.String({ minLength: 1, maxLength: 64 }),
   userId: t.String({ minLength: 1, maxLength: 128, description: 'the owner: only they may see it' }),
-  status: t.Union(
-    ['queued', 'running', 'done', 'failed', 'cancelled', 'expired', 'deleted'].map((s) => t.Literal(s)),
-  ),
+  status: t.Union([
+    t.Literal('queued'),
+    t.Literal('running'),
+    t.Literal('done'),
+    t.Literal('failed'),
+    t.Literal('cancelled'),
+    t.Literal('expired'),
+    t.Literal('deleted'),
+  ]),
   rows: t.Integer({ minimum: 0, description: 'rows written so far' }),
   estimatedRows: t.Integer({ minimum: 0 }),
   progress: t.Number({ minimum: 0, maximum: 1, description: 'rows / estimatedRows, 1 when done' }),
