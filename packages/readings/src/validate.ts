@@ -170,13 +170,8 @@ export function validateReading(
   }
   const messageId =
     typeof input.messageId === 'string' && input.messageId.length <= 128 ? input.messageId : undefined;
-  const reading: Reading = {
-    sensorId: sensor.id,
-    ts,
-    metrics,
-    receivedAt: limits.now,
-    source,
-    ...(messageId ? { messageId } : {}),
-  };
+  // Assigned, not spread in: an object spread per reading shows in ingest's profile.
+  const reading: Reading = { sensorId: sensor.id, ts, metrics, receivedAt: limits.now, source };
+  if (messageId) reading.messageId = messageId;
   return { reading, rejected };
 }

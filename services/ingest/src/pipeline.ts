@@ -61,7 +61,7 @@ export function ingestPipeline(
       if (batch.length === 0) return inFlight;
       inFlight = send(batch.map((item) => item.message)).then(
         (ids) => {
-          for (const [index, item] of batch.entries()) item.resolve(ids[index] as string);
+          for (let index = 0; index < batch.length; index++) batch[index]?.resolve(ids[index] as string);
         },
         (error: unknown) => {
           for (const item of batch) item.reject(error);

@@ -7,6 +7,12 @@ const MAX_IN_FLIGHT = 20_000;
 /** The broker keeps our session (subscription and unacknowledged messages) this long while we are away. */
 const SESSION_EXPIRY_S = 7 * 24 * 3_600;
 
+/** A QoS 1 message in hand; `stream` is set once mqtt.js asked to PUBACK it on that connection. */
+interface Held {
+  state: 'working' | 'stored' | 'failed';
+  stream?: MqttClient['stream'];
+}
+
 type SendPacket = (packet: Packet, cb?: (error?: Error) => void, ...rest: unknown[]) => void;
 
 /** A running subscriber on an external broker. */
@@ -35,7 +41,8 @@ export function startBrokerClient(ctx: IngestContext): BrokerClient {
   const log = ctx.logger.child({ module: 'mqtt', mode: 'client', clientId: config.MQTT_CLIENT_ID });
   const { ingest } = mqttIngest(ctx);
   const topic = `$share/${config.MQTT_SHARE_GROUP}/sensors/+/readings`;
-  const pending = new Map<number, Promise<unknown>>();
+  /** QoS 1 messages in hand by packet id, until mqtt.js asks to PUBACK them. */
+  const pending = new Map<number, Held>();
   let inFlight = 0;
   let stopping = false;
   let resume: Array<() => void> = [];
@@ -64,16 +71,29 @@ export function startBrokerClient(ctx: IngestContext): BrokerClient {
   }
 
   // Called for every PUBLISH (QoS 0 and, after customHandleAcks, QoS 1) before any PUBACK is sent.
+  // One callback per message settles it and, once mqtt.js has asked (deferPuback), acknowledges it.
   client.handleMessage = function ingestMessage(packet: IPublishPacket, callback) {
     if (stopping) return; // never called back: this message is not acknowledged and stays with the broker
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
     const work = ingest(packet.topic, payload, undefined);
     inFlight++;
-    work.then(settled, (error: unknown) => {
-      log.error({ err: error, topic: packet.topic }, 'ingest failed; message left unacknowledged');
-      settled();
-    });
-    if (packet.qos > 0 && packet.messageId !== undefined) pending.set(packet.messageId, work);
+    const messageId = packet.qos > 0 ? packet.messageId : undefined;
+    const held: Held | undefined = messageId === undefined ? undefined : { state: 'working' };
+    if (held) pending.set(messageId as number, held);
+    work.then(
+      () => {
+        if (held?.stream) acknowledge(held.stream, messageId as number);
+        else if (held) held.state = 'stored';
+        settled();
+      },
+      (error: unknown) => {
+        log.error({ err: error, topic: packet.topic }, 'ingest failed; message left unacknowledged');
+        // Reconnect: the broker redelivers what we did not acknowledge.
+        if (held?.stream && client.stream === held.stream) held.stream.destroy();
+        else if (held) held.state = 'failed';
+        settled();
+      },
+    );
     if (inFlight < MAX_IN_FLIGHT) callback();
     else resume.push(() => callback());
   };
@@ -107,18 +127,15 @@ export function startBrokerClient(ctx: IngestContext): BrokerClient {
   const internals = client as unknown as { _sendPacket: SendPacket };
   const send = internals._sendPacket.bind(client);
   internals._sendPacket = function deferPuback(packet, cb, ...rest) {
-    const work = packet.cmd === 'puback' ? pending.get(packet.messageId as number) : undefined;
-    if (!work) return send(packet, cb, ...rest);
+    const held = packet.cmd === 'puback' ? pending.get(packet.messageId as number) : undefined;
+    if (!held) return send(packet, cb, ...rest);
     const messageId = packet.messageId as number;
     pending.delete(messageId);
     const stream = client.stream;
     cb?.(); // mqtt.js may take the next message now; the PUBACK itself waits for Redis
-    work.then(
-      () => acknowledge(stream, messageId),
-      () => {
-        if (client.stream === stream) stream.destroy(); // reconnect: the broker redelivers what we did not ack
-      },
-    );
+    if (held.state === 'stored') acknowledge(stream, messageId);
+    else if (held.state === 'failed') stream.destroy();
+    else held.stream = stream; // acknowledged (or the stream dropped) when the work settles
   };
 
   let subscribed: () => void = () => {};
@@ -145,7 +162,7 @@ export function startBrokerClient(ctx: IngestContext): BrokerClient {
       stopping = true;
       // Messages already taken are finished and acknowledged; the rest stay queued in our session.
       if (inFlight > 0) await new Promise<void>((resolve) => (idle = resolve));
-      writeAcks(); // queued by the time we get here (their callbacks ran before this continuation)
+      writeAcks(); // each message acknowledged before it settled, so all are queued by now
       await client.endAsync();
       log.info('MQTT client stopped');
     },
