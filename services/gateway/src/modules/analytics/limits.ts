@@ -1,7 +1,7 @@
 import { AppError } from '@sensormesh/errors';
 import { METRICS } from '@sensormesh/readings';
 import type { GatewayConfig } from '../../env.ts';
-import { parseInstant } from '../orders/rules.ts';
+import { parseInstant } from '../../instant.ts';
 
 const DAY = 86_400_000;
 

@@ -12,7 +12,7 @@ import {
   type WideKeyColumn,
 } from '@sensormesh/store';
 import type { GatewayConfig } from '../../env.ts';
-import { parseInstant } from '../orders/rules.ts';
+import { parseInstant } from '../../instant.ts';
 import { FORMATS } from './formats.ts';
 import type { ExportFormat, ExportRequest } from './model.ts';
 import { XLSX_SHEET_ROWS } from './xlsx.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test';
-import { orderRules, parseInstant } from './rules.ts';
+import { orderRules } from './rules.ts';
 
 const rules = orderRules({
   ORDER_ALLOWED_MODELS: 'SM-AQ1, SM-IND1',
@@ -46,21 +46,5 @@ describe('orderRules', () => {
     expect(() => rules.check({ items: [{ model: 'SM-AQ1', quantity: 101 }] }, 'admin')).toThrow(
       'admin limit of 100',
     );
-  });
-});
-
-describe('parseInstant', () => {
-  test('reads epoch ms and ISO-8601', () => {
-    expect(parseInstant('1735689600000', 'from')).toBe(1_735_689_600_000);
-    expect(parseInstant('2025-01-01T00:00:00Z', 'from')).toBe(1_735_689_600_000);
-    expect(parseInstant('2025-01-01T08:00:00+08:00', 'from')).toBe(1_735_689_600_000);
-    expect(parseInstant('2025-01-01', 'from')).toBe(1_735_689_600_000);
-    expect(parseInstant('2025-01-01T00:00', 'from')).toBe(1_735_689_600_000);
-  });
-
-  test('refuses anything else, naming the parameter', () => {
-    for (const bad of ['March 7', '-5', '2025-13-45', '1.5', '']) {
-      expect(() => parseInstant(bad, 'to')).toThrow('to must be');
-    }
   });
 });

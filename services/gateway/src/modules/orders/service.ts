@@ -16,9 +16,10 @@ import {
 } from '@sensormesh/store';
 import type Redis from 'ioredis';
 import type { GatewayConfig } from '../../env.ts';
+import { parseInstant } from '../../instant.ts';
 import type { Role } from '../access/model.ts';
 import type { CreateOrderBody, DeviceKeys, OrderQuery } from './model.ts';
-import { orderRules, parseInstant } from './rules.ts';
+import { orderRules } from './rules.ts';
 
 /** What the order service needs. */
 export interface OrdersServiceDeps {
