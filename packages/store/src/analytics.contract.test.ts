@@ -1,7 +1,4 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { useServers } from '@sensormesh/testkit';
 import {
   BEIJING_OFFSET,
@@ -24,32 +21,13 @@ import {
   insertReadings,
   MIGRATIONS_DIR,
   migrate,
-  openStore,
   type Store,
 } from './index.ts';
+import { storeBackends } from './test-support/backends.ts';
 
 const servers = useServers({ clickhouse: true });
-const scratch: string[] = [];
-let databases = 0;
 
-const backends = [
-  {
-    name: 'clickhouse-server',
-    open: () => openStore({ clickhouseUrl: servers.clickhouse.url, database: `analytics_${++databases}` }),
-  },
-  {
-    name: 'chdb',
-    open: async () => {
-      const dir = await mkdtemp(join(tmpdir(), 'sensormesh-analytics-'));
-      scratch.push(dir);
-      return openStore({ chdbPath: dir });
-    },
-  },
-] as const;
-
-afterAll(async () => {
-  await Promise.all(scratch.map((dir) => rm(dir, { recursive: true, force: true })));
-});
+const backends = storeBackends(servers, 'analytics');
 
 const JAN = Date.UTC(2015, 0, 1);
 const FEB = Date.UTC(2015, 1, 1);

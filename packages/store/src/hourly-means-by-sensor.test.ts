@@ -1,35 +1,11 @@
-import { afterAll, describe, expect, test } from 'bun:test';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { describe, expect, test } from 'bun:test';
 import { useServers } from '@sensormesh/testkit';
-import {
-  hourlyMeansBySensor,
-  insertReadings,
-  MIGRATIONS_DIR,
-  migrate,
-  openStore,
-  type ReadingRow,
-} from './index.ts';
+import { hourlyMeansBySensor, insertReadings, MIGRATIONS_DIR, migrate, type ReadingRow } from './index.ts';
+import { storeBackends } from './test-support/backends.ts';
 
-const scratch: string[] = [];
-afterAll(() => Promise.all(scratch.map((dir) => rm(dir, { recursive: true, force: true }))));
 const servers = useServers({ clickhouse: true });
 
-const backends = [
-  {
-    name: 'clickhouse-server',
-    open: () => openStore({ clickhouseUrl: servers.clickhouse.url, database: 'hourly_means_by_sensor' }),
-  },
-  {
-    name: 'chdb',
-    open: async () => {
-      const dir = await mkdtemp(join(tmpdir(), 'sensormesh-chdb-'));
-      scratch.push(dir);
-      return openStore({ chdbPath: dir });
-    },
-  },
-] as const;
+const backends = storeBackends(servers, 'hourly_means');
 
 const HOUR = 3_600_000;
 const START = Date.UTC(2026, 2, 1, 0);

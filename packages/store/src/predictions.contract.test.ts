@@ -1,7 +1,4 @@
-import { afterAll, describe, expect, test } from 'bun:test';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { describe, expect, test } from 'bun:test';
 import { useServers } from '@sensormesh/testkit';
 import {
   findFeedbackTarget,
@@ -16,34 +13,17 @@ import {
   MIGRATIONS_DIR,
   type ModelVersionRow,
   migrate,
-  openStore,
   type PredictionRow,
   predictionHistory,
   predictionsOfVersions,
   putModelFile,
   putModelVersions,
 } from './index.ts';
+import { storeBackends } from './test-support/backends.ts';
 
 const servers = useServers({ clickhouse: true });
-const scratch: string[] = [];
-let databases = 0;
-afterAll(() => Promise.all(scratch.map((dir) => rm(dir, { recursive: true, force: true }))));
 
-const backends = [
-  {
-    name: 'clickhouse-server',
-    open: () =>
-      openStore({ clickhouseUrl: servers.clickhouse.url, database: `predictions_t_${++databases}` }),
-  },
-  {
-    name: 'chdb',
-    open: async () => {
-      const dir = await mkdtemp(join(tmpdir(), 'sensormesh-predictions-t-'));
-      scratch.push(dir);
-      return openStore({ chdbPath: dir });
-    },
-  },
-] as const;
+const backends = storeBackends(servers, 'predictions_t');
 
 const HOUR = 3_600_000;
 const T = Date.UTC(2026, 0, 10, 12);

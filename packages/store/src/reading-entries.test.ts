@@ -1,39 +1,19 @@
-import { afterAll, describe, expect, test } from 'bun:test';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { describe, expect, test } from 'bun:test';
 import { useServers } from '@sensormesh/testkit';
 import {
   insertReadings,
   MIGRATIONS_DIR,
   migrate,
-  openStore,
   type ReadingRow,
   readingEntries,
   type Store,
   sql,
 } from './index.ts';
+import { storeBackends } from './test-support/backends.ts';
 
 const servers = useServers({ clickhouse: true });
-const scratch: string[] = [];
-afterAll(async () => {
-  await Promise.all(scratch.map((dir) => rm(dir, { recursive: true, force: true })));
-});
 
-const backends = [
-  {
-    name: 'clickhouse-server',
-    open: () => openStore({ clickhouseUrl: servers.clickhouse.url, database: `entries_${process.pid}` }),
-  },
-  {
-    name: 'chdb',
-    open: async () => {
-      const dir = await mkdtemp(join(tmpdir(), 'sensormesh-chdb-'));
-      scratch.push(dir);
-      return openStore({ chdbPath: dir });
-    },
-  },
-] as const;
+const backends = storeBackends(servers, 'entries');
 
 const BASE = 1_732_280_000_000;
 const SENSORS = ['s-a', 's-b', 's-c'];
