@@ -1,5 +1,5 @@
 import { expect, test } from 'bun:test';
-import { medianExcluding } from './reference.ts';
+import { MedianTable, medianExcluding } from './reference.ts';
 
 /** The training code's definition: sort the others and take the middle. */
 function naive(values: number[], skipIndex: number): number {
@@ -25,5 +25,9 @@ test('the median without one sensor equals sorting the others, ties and short co
     const skip = Math.floor(random() * n);
     expect(medianExcluding(sorted, values[skip] as number)).toEqual(naive(values, skip));
     expect(medianExcluding(sorted, Number.NaN)).toEqual(naive(values, -1));
+    // The precomputed table is bit-equal to the direct form, for every member and for none.
+    const table = new MedianTable([sorted]);
+    expect(table.get(0, values[skip] as number)).toEqual(naive(values, skip));
+    expect(table.get(0, Number.NaN)).toEqual(naive(values, -1));
   }
 });

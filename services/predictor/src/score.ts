@@ -15,7 +15,7 @@ import {
   WINDOW_HOURS,
 } from '@sensormesh/models';
 import type { HourCache } from './cache.ts';
-import { medianExcluding, type NetworkReference } from './reference.ts';
+import { MedianTable, type NetworkReference } from './reference.ts';
 import type { LoadedModel, ModelSet } from './registry.ts';
 
 const HOUR_MS = 3_600_000;
@@ -87,7 +87,7 @@ export function packForecasts(
   const reference = buffers.reference;
   const kept: DueWindow[] = [];
   const skipped: ScoreResult['skipped'] = [];
-  const columns = new Map<number, Float64Array[]>();
+  const tables = new Map<number, MedianTable>();
   for (const item of due) {
     // Cut straight into the packed input; most windows are complete and need no copy.
     const at = kept.length * size;
@@ -95,18 +95,21 @@ export function packForecasts(
     if (network) {
       // The other sensors' median PM per hour, taken before the gap fill touches the own values.
       // Due hours are mostly one hour: its network columns are looked up once for all its windows.
-      let cols = columns.get(item.hour);
-      if (!cols) {
+      let table = tables.get(item.hour);
+      if (!table) {
         const first = item.hour - WINDOW_HOURS + 1;
-        cols = Array.from({ length: WINDOW_HOURS * R }, (_, k) =>
-          network.values(first + Math.floor(k / R), REFERENCE_INDEX[k % R] as number),
+        table = new MedianTable(
+          Array.from({ length: WINDOW_HOURS * R }, (_, k) =>
+            network.values(first + Math.floor(k / R), REFERENCE_INDEX[k % R] as number),
+          ),
         );
-        columns.set(item.hour, cols);
+        tables.set(item.hour, table);
       }
+      const into = kept.length * WINDOW_HOURS * R;
       for (let h = 0; h < WINDOW_HOURS; h++) {
         for (let r = 0; r < R; r++) {
-          reference[(kept.length * WINDOW_HOURS + h) * R + r] = medianExcluding(
-            cols[h * R + r] as Float64Array,
+          reference[into + h * R + r] = table.get(
+            h * R + r,
             window[at + h * C + (REFERENCE_INDEX[r] as number)] as number,
           );
         }
@@ -243,11 +246,11 @@ export function packFaults(cache: HourCache, reference: NetworkReference, due: r
     const hour = Math.floor(key / M);
     const channel = FAULT_CHANNELS[key - hour * M] as number;
     for (let i = 0; i < FAULT_WINDOW; i++) {
-      const column = reference.values(hour - FAULT_WINDOW + 1 + i, channel);
+      const column = new MedianTable([reference.values(hour - FAULT_WINDOW + 1 + i, channel)]);
       for (const k of members) {
         const own = rows[(items[k] as { row: number }).row * size + i * C + channel] as number;
         values[k * FAULT_WINDOW + i] = own;
-        refs[k * FAULT_WINDOW + i] = medianExcluding(column, own);
+        refs[k * FAULT_WINDOW + i] = column.get(0, own);
       }
     }
   }
