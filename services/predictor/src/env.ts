@@ -44,6 +44,19 @@ export const PredictorEnv = defineEnv({
     default: 60_000,
     description: 'a dead replica’s pending readings are taken over after this long idle',
   }),
+  PREDICTOR_RETRY_MS: env.int({
+    minimum: 1_000,
+    maximum: 3_600_000,
+    default: 60_000,
+    description:
+      'a closed hour whose scoring or publishing failed (or whose replica died) is scored again by a sweep this long after',
+  }),
+  PREDICTOR_MAX_ATTEMPTS: env.int({
+    minimum: 1,
+    maximum: 100,
+    default: 5,
+    description: 'retries of a closed hour before it is given up (logged and counted)',
+  }),
 });
 
 /** Parsed predictor settings. */

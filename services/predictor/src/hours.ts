@@ -12,6 +12,10 @@ const ACK_CHUNK = 1_000;
 
 /** Redis keys of the shared hourly state (see README, "Replicas"). */
 export const OPEN_KEY = 'predictor:open';
+/** Closed sensor-hours not yet scored ("<hour>:<sensor>", score = when another pass may retry them). */
+export const DUE_KEY = 'predictor:due';
+/** How often each due sensor-hour has been retried. */
+export const ATTEMPTS_KEY = 'predictor:attempts';
 export const openHourKey = (sensorId: string, hour: number) => `predictor:h:${sensorId}:${hour}`;
 export const closedHourKey = (sensorId: string, hour: number) => `predictor:m:${sensorId}:${hour}`;
 
@@ -23,6 +27,7 @@ export const closedHourKey = (sensorId: string, hour: number) => `predictor:m:${
  */
 const CLOSE = `
 local keep = tonumber(ARGV[1])
+local deadline = ARGV[2]
 local due = {}
 local function close(sensor, hour)
   local okey = 'predictor:h:' .. sensor .. ':' .. hour
@@ -36,6 +41,9 @@ local function close(sensor, hour)
     redis.call('RPUSH', ckey, '')
     redis.call('EXPIRE', ckey, keep)
   end
+  -- Due until a pass has published its outputs: a pass that fails (or a replica that dies) leaves it
+  -- here for a later sweep to score again, without the readings being folded twice.
+  redis.call('ZADD', '${DUE_KEY}', deadline, hour .. ':' .. sensor)
   due[#due + 1] = sensor
   due[#due + 1] = tostring(hour)
   due[#due + 1] = tostring(#parts)
@@ -48,12 +56,12 @@ end
  * same atomic step, so a reading counts exactly once even if the replica dies right after. A
  * sensor's reading in a later hour closes its open hour, returned as due: exactly one replica sees
  * each hour close. A reading of an hour already closed is left to the store (counted as late).
- * ARGV: keep, group, nIds, ids…, then per (sensor, hour): sensor, hour, partial.
+ * ARGV: keep, retry deadline, group, nIds, ids…, then per (sensor, hour): sensor, hour, partial.
  */
 const FOLD = `${CLOSE}
-local group = ARGV[2]
-local nids = tonumber(ARGV[3])
-local idsAt = 4
+local group = ARGV[3]
+local nids = tonumber(ARGV[4])
+local idsAt = 5
 local p = idsAt + nids
 local n = #ARGV
 local late = 0
@@ -113,15 +121,50 @@ due[#due + 1] = tostring(late)
 return due
 `;
 
-/** Closes every open hour at or before ARGV[2] (sensors that went quiet) and returns them as due. */
+/** Closes every open hour at or before ARGV[3] (sensors that went quiet) and returns them as due. */
 const SWEEP = `${CLOSE}
-local members = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2], 'WITHSCORES', 'LIMIT', 0, 10000)
+local members = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[3], 'WITHSCORES', 'LIMIT', 0, 10000)
 for j = 1, #members, 2 do
   close(members[j], tonumber(members[j + 1]))
   redis.call('ZREM', KEYS[1], members[j])
 end
 return due
 `;
+
+/**
+ * Takes the due sensor-hours whose retry time has passed (their pass failed, or its replica died):
+ * each gets a new retry time and one more attempt, and comes back with its hour's partial sums,
+ * unless it has had ARGV[4] attempts or its sums expired, when it is given up.
+ * ARGV: keep, retry deadline, now, max attempts. Returns { due as CLOSE's, given up members }.
+ */
+const RETRY = `
+local keep = tonumber(ARGV[1])
+local members = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[3], 'LIMIT', 0, 1000)
+local due = {}
+local abandoned = {}
+for _, member in ipairs(members) do
+  local colon = string.find(member, ':', 1, true)
+  local hour = string.sub(member, 1, colon - 1)
+  local sensor = string.sub(member, colon + 1)
+  local ckey = 'predictor:m:' .. sensor .. ':' .. hour
+  local attempts = redis.call('HINCRBY', KEYS[2], member, 1)
+  if attempts > tonumber(ARGV[4]) or redis.call('EXISTS', ckey) == 0 then
+    redis.call('ZREM', KEYS[1], member)
+    redis.call('HDEL', KEYS[2], member)
+    abandoned[#abandoned + 1] = member
+  else
+    redis.call('ZADD', KEYS[1], ARGV[2], member)
+    local parts = redis.call('LRANGE', ckey, 0, -1)
+    due[#due + 1] = sensor
+    due[#due + 1] = hour
+    due[#due + 1] = tostring(#parts)
+    for i = 1, #parts do due[#due + 1] = parts[i] end
+  end
+end
+return { due, abandoned }
+`;
+
+const dueMember = (item: { sensorId: string; hour: number }) => `${item.hour}:${item.sensorId}`;
 
 /** An hour that just closed for a sensor: its means in CHANNELS order (NaN = no reading that hour). */
 export interface DueHour {
@@ -167,8 +210,14 @@ const CHANNEL_INDEX = new Map(CHANNELS.map((name, index) => [name, index]));
 export function sharedHours(redis: Redis, group: string) {
   const keep = String(KEEP_S);
   return {
-    /** Folds readings (acking them atomically); returns the hours that closed and the late count. */
-    async fold(messages: readonly Delivery<Reading>[]): Promise<{ due: DueHour[]; late: number }> {
+    /**
+     * Folds readings (acking them atomically); returns the hours that closed and the late count.
+     * The closed hours stay due until `done`; from `retryAt` on, `retry` hands them out again.
+     */
+    async fold(
+      messages: readonly Delivery<Reading>[],
+      retryAt: number,
+    ): Promise<{ due: DueHour[]; late: number }> {
       // Sums per sensor and hour, in hour order per sensor, so an earlier hour closes first.
       const sums = new Map<string, { sensorId: string; hour: number; sum: Float64Array; n: Int32Array }>();
       for (const { data } of messages) {
@@ -191,7 +240,7 @@ export function sharedHours(redis: Redis, group: string) {
       const entries = [...sums.values()].sort((a, b) =>
         a.sensorId < b.sensorId ? -1 : a.sensorId > b.sensorId ? 1 : a.hour - b.hour,
       );
-      const args: string[] = [keep, group, String(messages.length)];
+      const args: string[] = [keep, String(retryAt), group, String(messages.length)];
       for (const m of messages) args.push(m.id);
       for (const entry of entries) {
         let partial = '';
@@ -203,10 +252,50 @@ export function sharedHours(redis: Redis, group: string) {
     },
 
     /** Closes the open hours that ended at least `graceMs` before `now`; returns them as due. */
-    async sweep(now: number, graceMs: number): Promise<DueHour[]> {
+    async sweep(now: number, graceMs: number, retryAt: number): Promise<DueHour[]> {
       const cutoff = Math.floor((now - graceMs) / HOUR_MS) - 1;
-      const reply = (await redis.eval(SWEEP, 1, OPEN_KEY, keep, String(cutoff))) as string[];
+      const reply = (await redis.eval(SWEEP, 1, OPEN_KEY, keep, String(retryAt), String(cutoff))) as string[];
       return parseDue(reply, reply.length);
+    },
+
+    /** Due hours whose retry time is past (at most 1,000 per call), and those given up for good. */
+    async retry(
+      now: number,
+      retryAt: number,
+      maxAttempts: number,
+    ): Promise<{ due: DueHour[]; abandoned: { sensorId: string; hour: number }[] }> {
+      const [due, abandoned] = (await redis.eval(
+        RETRY,
+        2,
+        DUE_KEY,
+        ATTEMPTS_KEY,
+        keep,
+        String(retryAt),
+        String(now),
+        String(maxAttempts),
+      )) as [string[], string[]];
+      return {
+        due: parseDue(due, due.length),
+        abandoned: abandoned.map((member) => {
+          const colon = member.indexOf(':');
+          return { sensorId: member.slice(colon + 1), hour: Number(member.slice(0, colon)) };
+        }),
+      };
+    },
+
+    /** The hours' outputs are published: they are no longer due. */
+    async done(items: readonly { sensorId: string; hour: number }[]): Promise<void> {
+      for (let i = 0; i < items.length; i += 5_000) {
+        const members = items.slice(i, i + 5_000).map(dueMember);
+        const replies =
+          (await redis
+            .multi()
+            .zrem(DUE_KEY, ...members)
+            .hdel(ATTEMPTS_KEY, ...members)
+            .exec()) ?? [];
+        const failed = replies.find(([error]) => error);
+        if (failed) throw failed[0];
+      }
     },
 
     /** Closed hours' means from Redis (those another replica closed), keyed `sensor\0hour`. */

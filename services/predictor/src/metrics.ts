@@ -15,7 +15,11 @@ export function predictorMetrics(registry: Registry) {
     ),
     failures: counter(
       'predictor_scoring_failures_total',
-      'Scoring passes that failed; their hours got no output',
+      'Scoring passes that failed; their hours are scored again after PREDICTOR_RETRY_MS',
+    ),
+    abandoned: counter(
+      'predictor_hours_abandoned_total',
+      'Closed sensor-hours given up after PREDICTOR_MAX_ATTEMPTS retries: no output',
     ),
     sensors: metric(
       registry,

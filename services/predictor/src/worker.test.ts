@@ -218,6 +218,48 @@ describe('predictor worker (real Redis and ClickHouse)', () => {
     await predictor.stop();
   }, 30_000);
 
+  test('a pass whose publishing fails leaves its hours due: a later sweep scores them again, from the same sums, once', async () => {
+    const clock = { now: (H0 + 80) * HOUR_MS + 60_000 };
+    const { predictor } = await world.start(clock, { PREDICTOR_RETRY_MS: '60000' });
+    // `predictions` is not a stream for a while: every XADD to it fails (WRONGTYPE).
+    await world.redis.del('predictions');
+    await world.redis.set('predictions', 'not a stream');
+    for (const s of slice) await world.publishHours(`aq-${s.station}`, H0 + 80, [s.hours[80] as number[]]);
+    const wanted = ids().map((sensorId) => ({ sensorId, hour: H0 + 79 }));
+    const failures = await world.failed(wanted);
+    expect(String(failures[0]?.error)).toContain('publishing to stream predictions failed');
+    // The fold acked the readings with their sums: nothing is redelivered, nothing counted twice.
+    const [pending] = (await world.redis.xpending(readings.name, 'predictor')) as [number];
+    expect(pending).toBe(0);
+    await world.redis.del('predictions');
+
+    // Before the retry time the hours are not taken again; after it, they are forecast.
+    expect((await predictor.sweep(clock.now + 59_000)).forecasts).toBe(0);
+    const retried = await predictor.sweep(clock.now + 60_000);
+    expect(retried.forecasts).toBe(6);
+    const ts = (H0 + 79) * HOUR_MS;
+    const onStream = await streamMessages<Prediction>('predictions');
+    expect(
+      onStream
+        .filter((p) => p.ts === ts)
+        .map((p) => p.id)
+        .sort(),
+    ).toEqual(
+      ids()
+        .flatMap((sensorId) =>
+          ['pm25', 'pm10'].map((metric) => `${card.version}:${sensorId}:${metric}:${ts}`),
+        )
+        .sort(),
+    );
+    const retry = world.passes.at(-1);
+    const dongsi = retry?.due.find((d) => d.sensorId === 'aq-dongsi');
+    const row = slice.find((s) => s.station === 'dongsi')?.hours[79] as number[];
+    expect(dongsi?.means[CHANNELS.indexOf('pm25')]).toBeCloseTo(row[CHANNELS.indexOf('pm25')] as number, 3);
+    // Done: a later sweep has nothing to retry.
+    expect(await predictor.sweep(clock.now + 600_000)).toMatchObject({ forecasts: 0, predictions: [] });
+    await predictor.stop();
+  }, 30_000);
+
   test('too little data means no forecast, with the reason: a new sensor, a sensor without the weather channels', async () => {
     const clock = { now: (H0 + 77) * HOUR_MS };
     const { predictor } = await world.start(clock);

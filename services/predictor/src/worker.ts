@@ -41,6 +41,8 @@ export interface PredictorOptions {
   now?: () => number;
   /** Called after each scoring pass with what it produced. */
   onScored?: (result: ScoreResult, due: readonly DueHour[]) => void;
+  /** Called when a scoring pass fails (its hours stay due and are retried). */
+  onFailed?: (error: unknown, due: readonly DueHour[]) => void;
 }
 
 /** A running predictor. */
@@ -48,7 +50,10 @@ export interface Predictor {
   readonly consumer: string;
   ready(): boolean;
   readonly check: ReadinessCheck;
-  /** Closes and scores the hours of sensors that went quiet (the timer does this every PREDICTOR_SWEEP_MS). */
+  /**
+   * Closes and scores the hours of sensors that went quiet, and scores again the closed hours whose
+   * pass failed PREDICTOR_RETRY_MS ago (the timer does this every PREDICTOR_SWEEP_MS).
+   */
   sweep(now?: number): Promise<ScoreResult>;
   /** Reads the registry again (the timer does this every PREDICTOR_MODEL_POLL_MS). */
   reloadModels(): Promise<ModelSet>;
@@ -131,7 +136,7 @@ export async function startPredictor(
 
   let chain: Promise<unknown> = Promise.resolve();
   /** Scores closed hours; passes run one at a time so each is one onnxruntime run per model. */
-  function scorePass(due: DueHour[], trigger: 'reading' | 'sweep'): Promise<ScoreResult> {
+  function scorePass(due: DueHour[], trigger: 'reading' | 'sweep' | 'retry'): Promise<ScoreResult> {
     const run = chain.then(async () => {
       const started = performance.now();
       for (const item of due) cache.put(item.sensorId, item.hour, item.means);
@@ -157,13 +162,17 @@ export async function startPredictor(
         const found = await scoreFaults(cache, reference, models, due, now());
         if (found.length > 0) await publisher.publishBatch(anomalies, found);
         result = { ...forecasts, anomalies: found };
+        await hours.done(due);
       } catch (error) {
         await Promise.allSettled(sent);
         metrics.failures.inc();
+        // Outputs already published are published again by the retry under the same ids, which the
+        // writer's ReplacingMergeTree folds into one row.
         log.error(
-          { err: error, hours: due.length, first: due[0] },
-          'scoring or publishing failed; these hours get no output',
+          { err: error, hours: due.length, first: due[0], retryInMs: config.PREDICTOR_RETRY_MS },
+          'scoring or publishing failed; these hours are scored again later',
         );
+        options.onFailed?.(error, due);
         return { predictions: [], anomalies: [], skipped: [], forecasts: 0 } satisfies ScoreResult;
       }
       metrics.hoursClosed.inc({ trigger }, due.length);
@@ -186,11 +195,13 @@ export async function startPredictor(
     return run;
   }
 
+  const retryAt = () => now() + config.PREDICTOR_RETRY_MS;
+
   async function handle(messages: Delivery<Reading>[]): Promise<void> {
-    const { due, late } = await hours.fold(messages);
+    const { due, late } = await hours.fold(messages, retryAt());
     if (late > 0) metrics.late.inc(late);
     // The fold acked the batch with its sums: from here a failure must not make the bus redeliver
-    // (that would count the readings twice), so it is logged and counted instead.
+    // (that would count the readings twice); the closed hours stay due in Redis and a sweep retries.
     if (due.length > 0)
       await scorePass(due, 'reading').catch((error: unknown) => {
         metrics.failures.inc();
@@ -210,9 +221,24 @@ export async function startPredictor(
   });
 
   async function sweep(at = now()): Promise<ScoreResult> {
-    const due = await hours.sweep(at, config.PREDICTOR_GRACE_MS);
-    if (due.length === 0) return { predictions: [], anomalies: [], skipped: [], forecasts: 0 };
-    return scorePass(due, 'sweep');
+    const again = await hours.retry(at, at + config.PREDICTOR_RETRY_MS, config.PREDICTOR_MAX_ATTEMPTS);
+    if (again.abandoned.length > 0) {
+      metrics.abandoned.inc(again.abandoned.length);
+      log.error(
+        { hours: again.abandoned.length, first: again.abandoned[0], attempts: config.PREDICTOR_MAX_ATTEMPTS },
+        'closed hours given up after repeated scoring failures: they get no output',
+      );
+    }
+    const due = await hours.sweep(at, config.PREDICTOR_GRACE_MS, at + config.PREDICTOR_RETRY_MS);
+    const results: ScoreResult[] = [];
+    if (again.due.length > 0) results.push(await scorePass(again.due, 'retry'));
+    if (due.length > 0) results.push(await scorePass(due, 'sweep'));
+    return {
+      predictions: results.flatMap((r) => r.predictions),
+      anomalies: results.flatMap((r) => r.anomalies),
+      skipped: results.flatMap((r) => r.skipped),
+      forecasts: results.reduce((n, r) => n + r.forecasts, 0),
+    };
   }
 
   async function reloadModels(): Promise<ModelSet> {

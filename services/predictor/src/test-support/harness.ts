@@ -25,6 +25,7 @@ export async function predictorWorld(servers: { redisUrl: string; clickhouseUrl:
   let consumers = 0;
 
   const passes: { result: ScoreResult; due: readonly DueHour[]; consumer: string }[] = [];
+  const failures: { error: unknown; due: readonly DueHour[] }[] = [];
   const waiters: (() => void)[] = [];
 
   /** Starts a predictor whose passes can be awaited (world.scored); the clock is the test's. */
@@ -50,6 +51,10 @@ export async function predictorWorld(servers: { redisUrl: string; clickhouseUrl:
           passes.push({ result, due, consumer });
           for (const wake of waiters.splice(0)) wake();
         },
+        onFailed(error, due) {
+          failures.push({ error, due });
+          for (const wake of waiters.splice(0)) wake();
+        },
       },
     );
     running.push(predictor);
@@ -72,6 +77,17 @@ export async function predictorWorld(servers: { redisUrl: string; clickhouseUrl:
         };
         return { ...result, passes: seen };
       }
+      await new Promise<void>((resolve) => waiters.push(resolve));
+    }
+  }
+
+  /** Resolves once failed passes cover every `sensor@hour` wanted. */
+  async function failed(wanted: { sensorId: string; hour: number }[]) {
+    const want = new Set(wanted.map((w) => `${w.sensorId}@${w.hour}`));
+    for (;;) {
+      const seen = failures.filter((f) => f.due.some((d) => want.has(`${d.sensorId}@${d.hour}`)));
+      const covered = new Set(seen.flatMap((f) => f.due.map((d) => `${d.sensorId}@${d.hour}`)));
+      if ([...want].every((k) => covered.has(k))) return seen;
       await new Promise<void>((resolve) => waiters.push(resolve));
     }
   }
@@ -117,6 +133,7 @@ export async function predictorWorld(servers: { redisUrl: string; clickhouseUrl:
     publisher,
     start,
     scored,
+    failed,
     passes,
     publishHours,
     storeHours,
