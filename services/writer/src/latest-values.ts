@@ -43,11 +43,17 @@ const SENSORS_PER_CALL = 500;
 /** The newest row per sensor and metric; on equal ts the first wins, as in the store. */
 function newestPerSensor(rows: readonly ReadingRow[]): Map<string, Map<string, ReadingRow>> {
   const sensors = new Map<string, Map<string, ReadingRow>>();
+  let lastSensor: string | undefined;
+  let metrics: Map<string, ReadingRow> | undefined;
   for (const row of rows) {
-    let metrics = sensors.get(row.sensorId);
-    if (!metrics) {
-      metrics = new Map();
-      sensors.set(row.sensorId, metrics);
+    // A reading's rows are adjacent: the sensor is looked up once per reading, not once per metric.
+    if (row.sensorId !== lastSensor || !metrics) {
+      lastSensor = row.sensorId;
+      metrics = sensors.get(row.sensorId);
+      if (!metrics) {
+        metrics = new Map();
+        sensors.set(row.sensorId, metrics);
+      }
     }
     const seen = metrics.get(row.metric);
     if (!seen || row.ts > seen.ts) metrics.set(row.metric, row);
