@@ -3,6 +3,7 @@ import { inList, join, sql } from '../sql.ts';
 import type { Store } from '../store.ts';
 import { checkRange, TimeRange } from './analytics-plan.ts';
 import { AnalyticsMetric, AnalyticsSensorId } from './analytics-timeseries.ts';
+import { type EntryPage, EntryRangeQuery, entryRangePage } from './stream-entries.ts';
 import { paramsChecker } from './validate.ts';
 
 const Label = t.String({ minLength: 1, maxLength: 64 });
@@ -130,5 +131,62 @@ export function countAnomalies(store: Store) {
       counts.bySensor[row.sensor] = (counts.bySensor[row.sensor] ?? 0) + n;
     }
     return counts;
+  };
+}
+
+interface AnomalyRecord {
+  id: string;
+  sensor_id: string;
+  metric: string;
+  ts: number;
+  kind: string;
+  score: number;
+  threshold: number;
+  value: number | null;
+  expected: number | null;
+  window_start: number;
+  model_id: string;
+  model_version: string;
+  stream_id: string;
+  detected_at: number;
+}
+
+const SELECT = sql`id, sensor_id, metric, ts, kind, score, threshold, value, expected, window_start,
+  model_id, model_version, stream_id, detected_at`;
+
+// A missing value is stored as NaN, which both engines' JSON output spells null.
+const finiteOrNull = (value: number | null) => (value === null || Number.isNaN(value) ? null : Number(value));
+
+const toRow = (r: AnomalyRecord): AnomalyRow => ({
+  id: r.id,
+  sensorId: r.sensor_id,
+  metric: r.metric,
+  ts: Number(r.ts),
+  kind: r.kind,
+  score: Number(r.score),
+  threshold: Number(r.threshold),
+  value: finiteOrNull(r.value),
+  expected: finiteOrNull(r.expected),
+  windowStart: Number(r.window_start),
+  modelId: r.model_id,
+  modelVersion: r.model_version,
+  streamId: r.stream_id,
+  detectedAt: Number(r.detected_at),
+});
+
+const checkEntries = paramsChecker('anomalyEntries', EntryRangeQuery);
+
+/**
+ * Stored anomalies whose `anomalies` stream entries lie strictly between the bounds, one per entry
+ * in entry order (the WebSocket replay of entries the stream trimmed; migration 010). A row stored
+ * without an entry id (`streamId` "") is never found.
+ */
+export function anomalyEntries(store: Store) {
+  return async function anomalyEntries(query: EntryRangeQuery): Promise<EntryPage<AnomalyRow>> {
+    return entryRangePage(
+      store,
+      { entries: 'anomalies_entries', table: 'anomalies', columns: SELECT, read: toRow },
+      checkEntries(query),
+    );
   };
 }

@@ -1,7 +1,10 @@
 import { type Static, Type as t } from '@sinclair/typebox';
 import { inList, join, sql, tuple } from '../sql.ts';
 import type { Store } from '../store.ts';
+import { type EntryPage, EntryRangeQuery, entryRangePage } from './stream-entries.ts';
 import { paramsChecker } from './validate.ts';
+
+export type { EntryPage, EntryRangeQuery } from './stream-entries.ts';
 
 const SensorId = t.String({ minLength: 1, maxLength: 128 });
 const Label = t.String({ minLength: 1, maxLength: 64 });
@@ -218,5 +221,22 @@ export function predictionsOfVersions(store: Store) {
       WHERE model_version IN ${inList(params.versions)} AND ts >= ${params.from} AND ts < ${params.to}
       ORDER BY ts LIMIT ${params.limit}`);
     return newestPerId(rows.map(toRow));
+  };
+}
+
+const checkEntries = paramsChecker('predictionEntries', EntryRangeQuery);
+
+/**
+ * Stored forecasts whose `predictions` stream entries lie strictly between the bounds, one per
+ * entry in entry order (the WebSocket replay of entries the stream trimmed; migration 010). A row
+ * stored without an entry id (`streamId` "") is never found.
+ */
+export function predictionEntries(store: Store) {
+  return async function predictionEntries(query: EntryRangeQuery): Promise<EntryPage<PredictionRow>> {
+    return entryRangePage(
+      store,
+      { entries: 'predictions_entries', table: 'predictions', columns: SELECT, read: toRow },
+      checkEntries(query),
+    );
   };
 }

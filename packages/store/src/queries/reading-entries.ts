@@ -1,16 +1,12 @@
 import { type Static, Type as t } from '@sinclair/typebox';
-import { inList, join, type Sql, sql } from '../sql.ts';
+import { inList, join, sql } from '../sql.ts';
 import type { Store } from '../store.ts';
+import { EntryBounds, entriesBetween, entryKey } from './stream-entries.ts';
 import { paramsChecker } from './validate.ts';
-
-const EntryPart = t.Integer({ minimum: 0 });
 
 /** Which stored readings to replay: entries strictly between `after` and `before`, in stream order. */
 export const ReadingEntriesQuery = t.Object({
-  afterMs: EntryPart,
-  afterSeq: EntryPart,
-  beforeMs: EntryPart,
-  beforeSeq: EntryPart,
+  ...EntryBounds,
   /** Only these sensors (the filter of the client being replayed); all when absent. */
   sensorIds: t.Optional(t.Array(t.String({ minLength: 1, maxLength: 128 }), { minItems: 1, maxItems: 500 })),
   /** Entries per page; 500 keeps the row lookup's IN lists well under max_query_size. */
@@ -53,16 +49,6 @@ interface ValueRow extends EntryRow {
 }
 
 const checkQuery = paramsChecker('readingEntries', ReadingEntriesQuery);
-const entryKey = (ms: number, seq: number) => `${ms}-${seq}`;
-
-/** `(entry_ms, entry_seq) > (ms, seq)` in a form 18.16's primary-key analysis narrows by entry_ms. */
-function after(ms: number, seq: number): Sql {
-  return sql`entry_ms >= ${ms} AND (entry_ms > ${ms} OR entry_seq > ${seq})`;
-}
-
-function before(ms: number, seq: number): Sql {
-  return sql`entry_ms <= ${ms} AND (entry_ms < ${ms} OR entry_seq < ${seq})`;
-}
 
 /**
  * Stored readings whose stream entries lie strictly between `after` and `before`, one per entry in
@@ -75,7 +61,7 @@ function before(ms: number, seq: number): Sql {
 export function readingEntries(store: Store) {
   return async function readingEntries(query: ReadingEntriesQuery): Promise<ReadingEntriesPage> {
     const q = checkQuery(query);
-    const conditions = [after(q.afterMs, q.afterSeq), before(q.beforeMs, q.beforeSeq)];
+    const conditions = [entriesBetween(q)];
     if (q.sensorIds) conditions.push(sql`sensor_id IN ${inList(q.sensorIds)}`);
     const found = await store.query<EntryRow>(sql`
       SELECT entry_ms, entry_seq, sensor_id, ts FROM readings_entries
