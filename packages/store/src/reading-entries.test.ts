@@ -124,6 +124,25 @@ for (const backend of backends) {
       ).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
     });
 
+    test('a retry whose readings were stored but whose entries were not (the insert died between) writes the entries, once', async () => {
+      await store.command(sql`TRUNCATE TABLE readings_entries`);
+      const report = await insertReadings(store)(rows());
+      expect(report).toMatchObject({ inserted: 0, duplicates: 120 });
+      await insertReadings(store)(rows());
+      const [entries] = await store.query<{ n: number }>(
+        sql`SELECT count() AS n FROM (SELECT DISTINCT entry_ms, entry_seq FROM readings_entries)`,
+      );
+      expect(entries?.n).toBe(60);
+      const page = await readingEntries(store)({
+        afterMs: 0,
+        afterSeq: 0,
+        beforeMs: BASE + 1_000,
+        beforeSeq: 0,
+        limit: 500,
+      });
+      expect(page.readings.length).toBe(60);
+    });
+
     test('tear-down', async () => {
       await store.close();
     });
