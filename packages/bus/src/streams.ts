@@ -153,6 +153,39 @@ export const Anomaly = t.Object({
 /** A reading the predictor scored as abnormal. */
 export type Anomaly = Static<typeof Anomaly>;
 
+/** One fault model's verdict on a window: its score (1 − p(none)) and, when it flags, the fault kind. */
+export const FaultVerdict = t.Object({
+  kind: t.Optional(AnomalyKind),
+  score: t.Number({ minimum: 0, maximum: 1 }),
+});
+/** One fault model's verdict on a window. */
+export type FaultVerdict = Static<typeof FaultVerdict>;
+
+/**
+ * A (sensor, metric, hour) that the active or the shadow fault model flagged while a shadow version
+ * ran: both verdicts from the same pass over the same window. For the admin comparison only: it has
+ * a stream and a table of its own, so no user-facing consumer of `anomalies` ever sees a shadow flag.
+ */
+export const FaultShadowVerdict = t.Object({
+  id: t.String({
+    minLength: 1,
+    maxLength: 256,
+    description: 'deterministic per shadow version, sensor, metric, ts',
+  }),
+  sensorId: SensorRef,
+  metric: MetricName,
+  ts: t.Integer({ minimum: 0, description: 'the scored hour, epoch ms' }),
+  shadowVersion: ModelVersion,
+  shadow: FaultVerdict,
+  activeVersion: t.Optional(ModelVersion),
+  active: t.Optional(FaultVerdict),
+  value: t.Optional(t.Number()),
+  expected: t.Optional(t.Number()),
+  detectedAt: t.Integer({ minimum: 0 }),
+});
+/** Both fault models' verdicts on a sensor-metric-hour one of them flagged during a shadow run. */
+export type FaultShadowVerdict = Static<typeof FaultShadowVerdict>;
+
 /**
  * An alert's life: `open` once, `update` while it lasts (new value, severity), `resolve` once.
  * `visibility: 'owner'` shows it to the rule's owner (and admins); `'all'` to every signed-in user.
@@ -187,6 +220,18 @@ export const anomalies = defineStream({
   name: 'anomalies',
   schema: Anomaly,
   groups: ['writer', 'alerter'],
+  retry: { maxAttempts: 5, backoffMs: 1_000 },
+  trim: { maxAgeMs: 7 * 24 * HOUR_MS, maxLen: 1_000_000 },
+});
+
+/**
+ * Fault-shadow verdicts from the predictor (see FaultShadowVerdict): read by the writer alone, never
+ * fanned out to users.
+ */
+export const faultShadowVerdicts = defineStream({
+  name: 'fault-shadow-verdicts',
+  schema: FaultShadowVerdict,
+  groups: ['writer'],
   retry: { maxAttempts: 5, backoffMs: 1_000 },
   trim: { maxAgeMs: 7 * 24 * HOUR_MS, maxLen: 1_000_000 },
 });
@@ -261,6 +306,7 @@ export const streams = {
   orders,
   predictions,
   anomalies,
+  faultShadowVerdicts,
   alerts,
   exports,
   exportProgress,

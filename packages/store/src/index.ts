@@ -44,6 +44,7 @@ export * from './queries/anomalies.ts';
 export * from './queries/api-keys.ts';
 export * from './queries/export-jobs.ts';
 export * from './queries/export-readings.ts';
+export * from './queries/fault-shadow.ts';
 export * from './queries/feedback.ts';
 export * from './queries/hourly-means.ts';
 export * from './queries/hourly-means-by-sensor.ts';
