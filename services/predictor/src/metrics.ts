@@ -9,6 +9,11 @@ export function predictorMetrics(registry: Registry) {
     forecasts: counter('predictor_forecasts_total', 'Sensor-hours forecast by the active model'),
     skipped: counter('predictor_skipped_total', 'Sensor-hours with no forecast, by reason', ['reason']),
     anomalies: counter('predictor_anomalies_total', 'Faults flagged, by kind', ['kind']),
+    faultShadow: counter(
+      'predictor_fault_shadow_total',
+      'Sensor-metric-hours flagged while a fault shadow ran: by both, the active only, the shadow only',
+      ['outcome'],
+    ),
     late: counter(
       'predictor_late_readings_total',
       'Readings of an hour already scored (stored, not re-scored)',

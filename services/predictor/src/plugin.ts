@@ -15,6 +15,7 @@ export {
 } from './registry.ts';
 export {
   anomalyId,
+  faultShadowId,
   forecastMessages,
   PackScratch,
   packFaults,

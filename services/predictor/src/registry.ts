@@ -86,23 +86,26 @@ export async function seedRegistry(store: Store, dir: string, logger: Logger): P
   return added;
 }
 
-/** Loads the registry's active and shadow versions, reusing sessions whose bytes did not change. */
+/** Loads the registry's active and shadow versions, reusing sessions whose bytes (and threshold) did not change. */
 export function modelLoader(store: Store, logger: Logger) {
   const loaded = new Map<string, Promise<LoadedModel<ForecastScorer | FaultScorer>>>();
 
   async function load(row: ModelVersionRow): Promise<LoadedModel<ForecastScorer | FaultScorer>> {
-    const key = `${row.task}:${row.sha256}`;
+    const card = JSON.parse(row.card) as ModelCard;
+    // The fault threshold lives in the card, not the bytes: the same graph re-registered with another
+    // threshold (a re-tuned candidate, e.g. in shadow) is another scorer.
+    const threshold = row.task === 'forecast' ? undefined : faultThreshold(card);
+    const key = `${row.task}:${row.sha256}:${threshold ?? ''}`;
     let model = loaded.get(key);
     if (!model) {
       model = (async () => {
         const bytes = await getModelFile(store)(row.sha256);
         if (!bytes)
           throw new Error(`model ${row.task} ${row.version}: no file ${row.sha256} in the registry`);
-        const card = JSON.parse(row.card) as ModelCard;
         const scorer =
-          row.task === 'forecast'
+          threshold === undefined
             ? await ForecastScorer.load(bytes)
-            : await FaultScorer.load(bytes, faultThreshold(card));
+            : await FaultScorer.load(bytes, threshold);
         return { version: row.version, name: row.name, sha256: row.sha256, card, scorer };
       })();
       loaded.set(key, model);
@@ -110,7 +113,7 @@ export function modelLoader(store: Store, logger: Logger) {
     }
     const ready = await model;
     // The same bytes may be registered under another version (a re-upload): report the row's.
-    return { ...ready, version: row.version, name: row.name };
+    return { ...ready, version: row.version, name: row.name, card };
   }
 
   return {

@@ -1,4 +1,4 @@
-import type { Anomaly, AnomalyKind, Prediction } from '@sensormesh/bus';
+import type { Anomaly, AnomalyKind, FaultShadowVerdict, FaultVerdict, Prediction } from '@sensormesh/bus';
 import {
   CHANNELS,
   FAULT_CHANNELS,
@@ -37,6 +37,8 @@ export interface DueWindow {
 export interface ScoreResult {
   predictions: Prediction[];
   anomalies: Anomaly[];
+  /** While a fault shadow runs: both models' verdicts on every window either of them flagged. */
+  shadowFaults: FaultShadowVerdict[];
   skipped: { sensorId: string; hour: number; reason: SkipReason; detail?: string }[];
   /** Sensor-hours with a forecast from the active model. */
   forecasts: number;
@@ -50,6 +52,8 @@ export const predictionId = (version: string, sensorId: string, metric: string, 
   `${version}:${sensorId}:${metric}:${ts}`;
 export const anomalyId = (version: string, sensorId: string, metric: string, ts: number, kind: string) =>
   `${version}:${sensorId}:${metric}:${ts}:${kind}`;
+export const faultShadowId = (shadowVersion: string, sensorId: string, metric: string, ts: number) =>
+  `${shadowVersion}:${sensorId}:${metric}:${ts}`;
 
 /** Why a filled window still has holes: no value at all on a channel, history too short, or a long gap. */
 function whyIncomplete(window: Float32Array): { reason: SkipReason; detail?: string } {
@@ -257,42 +261,108 @@ export function packFaults(cache: HourCache, reference: NetworkReference, due: r
   return { items, values, reference: refs, metric };
 }
 
+/**
+ * Per window, the class index (in FAULT_CLASSES) of the likeliest fault when p(none) is under the
+ * model's threshold, else 0 (none).
+ */
+export function faultFlags(
+  model: LoadedModel<FaultScorer>,
+  probabilities: Float32Array,
+  n: number,
+): Int8Array {
+  const threshold = model.scorer.threshold;
+  const flags = new Int8Array(n);
+  for (let i = 0; i < n; i++) {
+    if (!((probabilities[i * K] as number) < threshold)) continue;
+    let best = 1;
+    for (let k = 2; k < K; k++)
+      if ((probabilities[i * K + k] as number) > (probabilities[i * K + best] as number)) best = k;
+    flags[i] = best;
+  }
+  return flags;
+}
+
+/** 1 − p(none) of window `i`, in [0, 1]. */
+const faultScore = (probabilities: Float32Array, i: number) =>
+  Math.min(1, Math.max(0, 1 - (probabilities[i * K] as number)));
+
+/** The window's last hour: its time, metric, observed mean and network reference (when known). */
+function lastHourOf(packed: ReturnType<typeof packFaults>, i: number) {
+  const item = packed.items[i] as (typeof packed.items)[number];
+  const last = (i + 1) * FAULT_WINDOW - 1;
+  const value = packed.values[last] as number;
+  const expected = packed.reference[last] as number;
+  return {
+    sensorId: item.sensorId,
+    metric: FAULT_METRICS[item.metric] as string,
+    ts: item.hour * HOUR_MS,
+    ...(Number.isFinite(value) ? { value } : {}),
+    ...(Number.isFinite(expected) ? { expected } : {}),
+  };
+}
+
 /** Flags the windows whose p(none) is under the model's threshold, naming the likeliest fault. */
 export function anomalyMessages(
   model: LoadedModel<FaultScorer>,
   packed: ReturnType<typeof packFaults>,
   probabilities: Float32Array,
   detectedAt: number,
+  flags = faultFlags(model, probabilities, packed.items.length),
 ): Anomaly[] {
-  const threshold = model.scorer.threshold;
   const out: Anomaly[] = [];
-  packed.items.forEach((item, i) => {
-    const none = probabilities[i * K] as number;
-    if (!(none < threshold)) return;
-    let best = 1;
-    for (let k = 2; k < K; k++)
-      if ((probabilities[i * K + k] as number) > (probabilities[i * K + best] as number)) best = k;
-    const kind = FAULT_CLASSES[best] as AnomalyKind;
-    const metric = FAULT_METRICS[item.metric] as string;
-    const ts = item.hour * HOUR_MS;
-    const last = (i + 1) * FAULT_WINDOW - 1;
-    const value = packed.values[last] as number;
-    const expected = packed.reference[last] as number;
+  for (let i = 0; i < flags.length; i++) {
+    if (flags[i] === 0) continue;
+    const kind = FAULT_CLASSES[flags[i] as number] as AnomalyKind;
+    const { sensorId, metric, ts, ...observed } = lastHourOf(packed, i);
     out.push({
-      id: anomalyId(model.version, item.sensorId, metric, ts, kind),
-      sensorId: item.sensorId,
+      id: anomalyId(model.version, sensorId, metric, ts, kind),
+      sensorId,
       metric,
       ts,
       kind,
-      score: Math.min(1, Math.max(0, 1 - none)),
-      ...(Number.isFinite(value) ? { value } : {}),
-      ...(Number.isFinite(expected) ? { expected } : {}),
+      score: faultScore(probabilities, i),
+      ...observed,
       modelVersion: model.version,
-      threshold: 1 - threshold,
+      threshold: 1 - model.scorer.threshold,
       windowStart: ts - (FAULT_WINDOW - 1) * HOUR_MS,
       detectedAt,
     });
+  }
+  return out;
+}
+
+/**
+ * The shadow comparison of one pass: for every window that the active or the shadow model flagged,
+ * both verdicts (kind when flagged, score either way). Windows neither flagged are left out.
+ */
+export function faultShadowMessages(
+  shadow: { model: LoadedModel<FaultScorer>; probabilities: Float32Array; flags: Int8Array },
+  active: { model: LoadedModel<FaultScorer>; probabilities: Float32Array; flags: Int8Array } | undefined,
+  packed: ReturnType<typeof packFaults>,
+  detectedAt: number,
+): FaultShadowVerdict[] {
+  const verdict = (flags: Int8Array, probabilities: Float32Array, i: number): FaultVerdict => ({
+    ...(flags[i] ? { kind: FAULT_CLASSES[flags[i] as number] as AnomalyKind } : {}),
+    score: faultScore(probabilities, i),
   });
+  const out: FaultShadowVerdict[] = [];
+  for (let i = 0; i < shadow.flags.length; i++) {
+    if (shadow.flags[i] === 0 && (active?.flags[i] ?? 0) === 0) continue;
+    const hour = lastHourOf(packed, i);
+    out.push({
+      id: faultShadowId(shadow.model.version, hour.sensorId, hour.metric, hour.ts),
+      ...hour,
+      shadowVersion: shadow.model.version,
+      shadow: verdict(shadow.flags, shadow.probabilities, i),
+      ...(active
+        ? {
+            activeVersion: active.model.version,
+            active: verdict(active.flags, active.probabilities, i),
+          }
+        : {}),
+      detectedAt,
+    });
+  }
   return out;
 }
 
@@ -343,23 +413,34 @@ export async function scoreForecasts(
   return result;
 }
 
-/** Scores every (sensor, metric) window of the due hours with the fault model in one onnxruntime run. */
+/**
+ * Scores every (sensor, metric) window of the due hours with the fault model in one onnxruntime run,
+ * and, when a shadow fault version is registered, with it too over the same packed windows.
+ */
 export async function scoreFaults(
   cache: HourCache,
   reference: NetworkReference,
   models: ModelSet,
   due: readonly DueWindow[],
   now: number,
-): Promise<Anomaly[]> {
-  if (!models.faults) return [];
+): Promise<Pick<ScoreResult, 'anomalies' | 'shadowFaults'>> {
+  const result: Pick<ScoreResult, 'anomalies' | 'shadowFaults'> = { anomalies: [], shadowFaults: [] };
+  if (!models.faults && !models.faultsShadow) return result;
   const packed = packFaults(cache, reference, due);
-  if (packed.items.length === 0) return [];
-  const probabilities = await models.faults.scorer.scorePacked(
-    packed.values,
-    packed.reference,
-    packed.metric,
-  );
-  return anomalyMessages(models.faults, packed, probabilities, now);
+  const n = packed.items.length;
+  if (n === 0) return result;
+  const run = async (model: LoadedModel<FaultScorer>) => {
+    const probabilities = await model.scorer.scorePacked(packed.values, packed.reference, packed.metric);
+    return { model, probabilities, flags: faultFlags(model, probabilities, n) };
+  };
+  const active = models.faults ? await run(models.faults) : undefined;
+  if (active) {
+    result.anomalies = anomalyMessages(active.model, packed, active.probabilities, now, active.flags);
+  }
+  if (models.faultsShadow) {
+    result.shadowFaults = faultShadowMessages(await run(models.faultsShadow), active, packed, now);
+  }
+  return result;
 }
 
 /** Both steps; the worker runs them apart so forecasts are published before fault scoring. */
@@ -371,6 +452,6 @@ export async function scoreDue(
   now: number,
 ): Promise<ScoreResult> {
   const forecasts = await scoreForecasts(cache, reference, models, due, now);
-  const anomalies = await scoreFaults(cache, reference, models, due, now);
-  return { ...forecasts, anomalies };
+  const faults = await scoreFaults(cache, reference, models, due, now);
+  return { ...forecasts, ...faults };
 }

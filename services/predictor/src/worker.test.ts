@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { type Anomaly, type Prediction, readings } from '@sensormesh/bus';
+import { type Anomaly, type FaultShadowVerdict, type Prediction, readings } from '@sensormesh/bus';
 import { CHANNELS, ForecastScorer, type ModelCard } from '@sensormesh/models';
 import { listModelVersions, type ModelVersionRow, putModelVersions } from '@sensormesh/store';
 import { useServers } from '@sensormesh/testkit';
@@ -274,6 +274,75 @@ describe('predictor worker (real Redis and ClickHouse)', () => {
     expect(result.forecasts).toBe(0);
     const reasons = Object.fromEntries(result.skipped.map((s) => [s.sensorId, s.reason]));
     expect(reasons).toMatchObject({ 'aq-new': 'short_history', 'pm-only': 'missing_metric' });
+    await predictor.stop();
+  }, 30_000);
+  test('a fault shadow from the registry is scored in the same pass; its flags go to fault-shadow-verdicts, never to `anomalies`', async () => {
+    const rows = await listModelVersions(world.store)();
+    const active = rows.find((r) => r.task === 'faults' && r.status === 'active') as ModelVersionRow;
+    // The same ONNX under another version: it must flag exactly what the active version flags.
+    await putModelVersions(world.store)([
+      { ...active, version: 'faults-shadow-1', status: 'shadow', source: 'upload', updatedAt: Date.now() },
+    ]);
+    await world.redis.del('anomalies', 'fault-shadow-verdicts');
+    const clock = { now: (H0 + 81) * HOUR_MS };
+    const { predictor } = await world.start(clock);
+    expect(predictor.status().models).toMatchObject({
+      faults: active.version,
+      faultsShadow: 'faults-shadow-1',
+    });
+    const pm25 = CHANNELS.indexOf('pm25');
+    // Hour 81 (the slice's last): Changping's PM2.5 reads 700 µg/m³ high (Dongsi's window
+    // still holds its hour-75 spike, which makes a second one look less odd). It closes hour 80; a sweep after
+    // the grace closes hour 81 itself.
+    for (const s of slice) {
+      const row = [...(s.hours[81] as number[])];
+      if (s.station === 'changping') row[pm25] = (row[pm25] as number) + 700;
+      await world.publishHours(`aq-${s.station}`, H0 + 81, [row]);
+    }
+    await world.scored(ids().map((sensorId) => ({ sensorId, hour: H0 + 80 })));
+    const swept = await predictor.sweep((H0 + 82) * HOUR_MS + 120_000);
+    const ts = (H0 + 81) * HOUR_MS;
+    expect(swept.anomalies.filter((a) => a.ts === ts && a.metric === 'pm25').map((a) => a.sensorId)).toEqual([
+      'aq-changping',
+    ]);
+    // The same pass produced both models' verdicts on the spike.
+    const spike = swept.shadowFaults.find(
+      (v) => v.sensorId === 'aq-changping' && v.metric === 'pm25' && v.ts === ts,
+    );
+    expect(spike).toMatchObject({
+      id: `faults-shadow-1:aq-changping:pm25:${ts}`,
+      shadowVersion: 'faults-shadow-1',
+      shadow: { kind: 'spike' },
+      activeVersion: active.version,
+      active: { kind: 'spike' },
+    });
+    expect(spike?.shadow.score).toBe(spike?.active?.score as number);
+
+    // Over every pass this predictor ran: a verdict for each active flag, none the shadow alone raised.
+    const passes = world.passes.filter((p) => p.due.some((d) => d.hour >= H0 + 80));
+    const verdicts = passes.flatMap((p) => p.result.shadowFaults);
+    const flagged = passes.flatMap((p) => p.result.anomalies);
+    expect(verdicts.map((v) => `${v.sensorId}/${v.metric}/${v.ts}/${v.active?.kind}`).sort()).toEqual(
+      flagged.map((a) => `${a.sensorId}/${a.metric}/${a.ts}/${a.kind}`).sort(),
+    );
+    expect(verdicts.every((v) => v.shadow.kind === v.active?.kind)).toBe(true);
+
+    // Users read `anomalies`: only the active version is there. The shadow's verdicts have a stream of their own.
+    const onAnomalies = await streamMessages<Anomaly>('anomalies');
+    expect(onAnomalies.length).toBe(flagged.length);
+    expect(onAnomalies.every((a) => a.modelVersion === active.version)).toBe(true);
+    const onShadow = await streamMessages<FaultShadowVerdict>('fault-shadow-verdicts');
+    expect(onShadow.map((v) => v.id).sort()).toEqual(verdicts.map((v) => v.id).sort());
+
+    await putModelVersions(world.store)([
+      {
+        ...active,
+        version: 'faults-shadow-1',
+        status: 'retired',
+        source: 'upload',
+        updatedAt: Date.now() + 1,
+      },
+    ]);
     await predictor.stop();
   }, 30_000);
 });

@@ -4,6 +4,7 @@ import {
   createConsumer,
   createPublisher,
   type Delivery,
+  faultShadowVerdicts,
   predictions,
   type Reading,
   readings,
@@ -159,9 +160,12 @@ export async function startPredictor(
           scratch,
         );
         await Promise.all(sent);
-        const found = await scoreFaults(cache, reference, models, due, now());
-        if (found.length > 0) await publisher.publishBatch(anomalies, found);
-        result = { ...forecasts, anomalies: found };
+        const faults = await scoreFaults(cache, reference, models, due, now());
+        if (faults.anomalies.length > 0) await publisher.publishBatch(anomalies, faults.anomalies);
+        // A shadow's verdicts go to a stream of their own: no user-facing consumer ever reads them.
+        if (faults.shadowFaults.length > 0)
+          await publisher.publishBatch(faultShadowVerdicts, faults.shadowFaults);
+        result = { ...forecasts, ...faults };
         await hours.done(due);
       } catch (error) {
         await Promise.allSettled(sent);
@@ -173,12 +177,22 @@ export async function startPredictor(
           'scoring or publishing failed; these hours are scored again later',
         );
         options.onFailed?.(error, due);
-        return { predictions: [], anomalies: [], skipped: [], forecasts: 0 } satisfies ScoreResult;
+        return {
+          predictions: [],
+          anomalies: [],
+          shadowFaults: [],
+          skipped: [],
+          forecasts: 0,
+        } satisfies ScoreResult;
       }
       metrics.hoursClosed.inc({ trigger }, due.length);
       metrics.forecasts.inc(result.forecasts);
       for (const skip of result.skipped) metrics.skipped.inc({ reason: skip.reason });
       for (const anomaly of result.anomalies) metrics.anomalies.inc({ kind: anomaly.kind });
+      for (const verdict of result.shadowFaults) {
+        const outcome = !verdict.active?.kind ? 'shadow_only' : verdict.shadow.kind ? 'both' : 'active_only';
+        metrics.faultShadow.inc({ outcome });
+      }
       metrics.scoreSeconds.observe((performance.now() - started) / 1_000);
       if (result.skipped.length > 0) {
         log.debug(
@@ -236,6 +250,7 @@ export async function startPredictor(
     return {
       predictions: results.flatMap((r) => r.predictions),
       anomalies: results.flatMap((r) => r.anomalies),
+      shadowFaults: results.flatMap((r) => r.shadowFaults),
       skipped: results.flatMap((r) => r.skipped),
       forecasts: results.reduce((n, r) => n + r.forecasts, 0),
     };
@@ -261,6 +276,7 @@ export async function startPredictor(
     forecast: models.forecast?.version ?? null,
     forecastShadow: models.forecastShadow?.version ?? null,
     faults: models.faults?.version ?? null,
+    faultsShadow: models.faultsShadow?.version ?? null,
   });
   log.info({ models: versions(), graceMs: config.PREDICTOR_GRACE_MS }, 'predictor started');
 

@@ -72,6 +72,7 @@ export async function predictorWorld(servers: { redisUrl: string; clickhouseUrl:
         const result: ScoreResult = {
           predictions: seen.flatMap((p) => p.result.predictions),
           anomalies: seen.flatMap((p) => p.result.anomalies),
+          shadowFaults: seen.flatMap((p) => p.result.shadowFaults),
           skipped: seen.flatMap((p) => p.result.skipped),
           forecasts: seen.reduce((n, p) => n + p.result.forecasts, 0),
         };
