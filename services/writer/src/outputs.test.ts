@@ -3,10 +3,12 @@ import {
   type Anomaly,
   anomalies as anomaliesStream,
   createPublisher,
+  type FaultShadowVerdict,
+  faultShadowVerdicts as faultShadowStream,
   type Prediction,
   predictions,
 } from '@sensormesh/bus';
-import { countAnomalies, latestPredictions, type Store, sql } from '@sensormesh/store';
+import { countAnomalies, faultShadowVerdicts, latestPredictions, type Store, sql } from '@sensormesh/store';
 import { useServers } from '@sensormesh/testkit';
 import Redis from 'ioredis';
 import { type OutputWriter, startOutputWriter } from './outputs.ts';
@@ -45,6 +47,20 @@ const anomaly: Anomaly = {
   detectedAt: T + HOUR,
 };
 
+/** A shadow that flagged what the active f1 did not (no reading that hour). */
+const shadowVerdict: FaultShadowVerdict = {
+  id: `f2:aq-2:pm25:${T}`,
+  sensorId: 'aq-2',
+  metric: 'pm25',
+  ts: T,
+  shadowVersion: 'f2',
+  shadow: { kind: 'dropout', score: 0.97 },
+  activeVersion: 'f1',
+  active: { score: 0.4 },
+  expected: 60,
+  detectedAt: T + HOUR,
+};
+
 beforeAll(async () => {
   store = await openTestStore(servers.clickhouse.url);
   redis = new Redis(servers.redis.url);
@@ -57,13 +73,14 @@ afterAll(async () => {
   redis?.disconnect();
 });
 
-test('predictions and anomalies are stored once per id, whatever the redeliveries', async () => {
+test('predictions, anomalies and fault-shadow verdicts are stored once per id, whatever the redeliveries', async () => {
   const publisher = createPublisher(redis);
   // The same outputs twice (a re-score, a redelivery), and a later hour's forecast of aq-1.
   await publisher.publishBatch(predictions, [prediction('aq-1', T, 40), prediction('aq-2', T, 10)]);
   await publisher.publishBatch(predictions, [prediction('aq-1', T, 40), prediction('aq-1', T + HOUR, 55)]);
   await publisher.publishBatch(anomaliesStream, [anomaly, anomaly]);
-  for (const stream of ['predictions', 'anomalies']) {
+  await publisher.publishBatch(faultShadowStream, [shadowVerdict, shadowVerdict]);
+  for (const stream of ['predictions', 'anomalies', 'fault-shadow-verdicts']) {
     await waitFor(`the writer group to drain ${stream}`, async () => {
       const state = await groupState(redis, stream);
       return state.pending === 0 && state.lag === 0;
@@ -94,5 +111,25 @@ test('predictions and anomalies are stored once per id, whatever the redeliverie
     model_version: string;
   }>(sql`SELECT value, expected, threshold, model_version FROM anomalies LIMIT 1`);
   expect(row).toMatchObject({ value: 800, expected: 60, threshold: 0.95, model_version: 'f1' });
+
+  // The shadow's flag is in its own table, not among the anomalies users count.
+  const shadow = await faultShadowVerdicts(store)({
+    shadowVersions: ['f2'],
+    from: T,
+    to: T + HOUR,
+    limit: 10,
+  });
+  expect(shadow).toHaveLength(1);
+  expect(shadow[0]).toMatchObject({
+    sensorId: 'aq-2',
+    shadowKind: 'dropout',
+    shadowScore: 0.97,
+    activeVersion: 'f1',
+    activeKind: '',
+    activeScore: 0.4,
+    value: null,
+    expected: 60,
+  });
+  expect(shadow[0]?.streamId).toMatch(/^\d+-\d+$/);
   await writer.stop();
 });

@@ -5,6 +5,8 @@ import {
   type Consumer,
   createConsumer,
   type Delivery,
+  type FaultShadowVerdict,
+  faultShadowVerdicts,
   type Prediction,
   predictions,
 } from '@sensormesh/bus';
@@ -14,7 +16,9 @@ import type { Logger } from '@sensormesh/log';
 import type { Registry } from '@sensormesh/metrics';
 import {
   type AnomalyRow,
+  type FaultShadowRow,
   insertAnomalies,
+  insertFaultShadowVerdicts,
   insertPredictions,
   type PredictionRow,
   type Store,
@@ -64,6 +68,27 @@ export function anomalyRow(message: Delivery<Anomaly>): AnomalyRow {
   };
 }
 
+/** A fault-shadow verdict as the `fault_shadow_verdicts` table's row (migration 012). */
+export function faultShadowRow(message: Delivery<FaultShadowVerdict>): FaultShadowRow {
+  const v = message.data;
+  return {
+    id: v.id,
+    sensorId: v.sensorId,
+    metric: v.metric,
+    ts: v.ts,
+    shadowVersion: v.shadowVersion,
+    shadowKind: v.shadow.kind ?? '',
+    shadowScore: v.shadow.score,
+    activeVersion: v.activeVersion ?? '',
+    activeKind: v.active?.kind ?? '',
+    activeScore: v.active?.score ?? null,
+    value: v.value ?? null,
+    expected: v.expected ?? null,
+    streamId: message.id,
+    detectedAt: v.detectedAt,
+  };
+}
+
 /** A running writer of the predictor's outputs. */
 export interface OutputWriter {
   ready(): boolean;
@@ -72,8 +97,8 @@ export interface OutputWriter {
 }
 
 /**
- * Stores `predictions` and `anomalies` (the predictor's outputs) in ClickHouse as the `writer`
- * group on each stream. Rows carry the producer's deterministic id into ReplacingMergeTree tables,
+ * Stores `predictions`, `anomalies` and `fault-shadow-verdicts` (the predictor's outputs) in
+ * ClickHouse as the `writer` group on each stream. Rows carry the producer's deterministic id into ReplacingMergeTree tables,
  * so redelivery replaces instead of adding. As with readings, a store outage is waited out inside
  * the handler (nothing is dead-lettered for it); a row the store refuses fails its message alone.
  */
@@ -134,6 +159,19 @@ export async function startOutputWriter(ctx: {
       async handler(messages) {
         const rows = messages.map(anomalyRow);
         await durably('anomalies', () => insertAnomalies(ctx.store)(rows), rows.length);
+      },
+    }),
+    createConsumer(ctx.redis, {
+      stream: faultShadowVerdicts,
+      group: 'writer',
+      consumer: name,
+      batchSize: 5_000,
+      maxWaitMs: ctx.config.WRITER_MAX_WAIT_MS,
+      logger: ctx.logger,
+      registry: ctx.registry,
+      async handler(messages) {
+        const rows = messages.map(faultShadowRow);
+        await durably('fault-shadow verdicts', () => insertFaultShadowVerdicts(ctx.store)(rows), rows.length);
       },
     }),
   ];

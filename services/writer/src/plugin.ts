@@ -7,6 +7,12 @@ export {
   latestKey,
   latestValues,
 } from './latest-values.ts';
-export { anomalyRow, type OutputWriter, predictionRow, startOutputWriter } from './outputs.ts';
+export {
+  anomalyRow,
+  faultShadowRow,
+  type OutputWriter,
+  predictionRow,
+  startOutputWriter,
+} from './outputs.ts';
 export { readingRows } from './rows.ts';
 export { startWriter, type Writer, type WriterContext, type WriterOptions } from './writer.ts';
