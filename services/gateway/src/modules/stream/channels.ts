@@ -13,6 +13,7 @@ import {
   type StreamDef,
 } from '@sensormesh/bus';
 import type { Principal } from '../access/model.ts';
+import { type Archive, anomaliesArchive, predictionsArchive, readingsArchive } from './archive.ts';
 import type { ChannelName } from './model.ts';
 
 /**
@@ -34,8 +35,11 @@ export interface Channel<E = unknown> {
   readonly sensorFilters: boolean;
   /** Whether `metrics` applies. */
   readonly metricFilter: boolean;
-  /** Entries trimmed from the stream can be replayed from ClickHouse (readings only, migration 008). */
-  readonly archived: boolean;
+  /**
+   * Where entries the stream trimmed are replayed from (ClickHouse, by their stored entry id);
+   * absent: a cursor the stream trimmed past is GONE.
+   */
+  readonly archive?: Archive;
   sensorOf(event: E): string | undefined;
   /** The audiences an event is published to. */
   audiencesOf(event: E): readonly string[];
@@ -77,7 +81,7 @@ export const CHANNELS: ReadonlyMap<ChannelName, Channel> = new Map(
       access: 'public',
       sensorFilters: true,
       metricFilter: true,
-      archived: true,
+      archive: readingsArchive,
       sensorOf: (event: Reading) => event.sensorId,
       audiencesOf: everyone,
       audiencesFor: everyone,
@@ -89,7 +93,7 @@ export const CHANNELS: ReadonlyMap<ChannelName, Channel> = new Map(
       access: 'public',
       sensorFilters: true,
       metricFilter: true,
-      archived: false,
+      archive: predictionsArchive,
       sensorOf: (event: Prediction) => event.sensorId,
       audiencesOf: everyone,
       audiencesFor: everyone,
@@ -101,7 +105,7 @@ export const CHANNELS: ReadonlyMap<ChannelName, Channel> = new Map(
       access: 'user',
       sensorFilters: true,
       metricFilter: true,
-      archived: false,
+      archive: anomaliesArchive,
       sensorOf: (event: Anomaly) => event.sensorId,
       audiencesOf: () => [USERS],
       audiencesFor: signedIn,
@@ -111,9 +115,9 @@ export const CHANNELS: ReadonlyMap<ChannelName, Channel> = new Map(
       name: 'alerts',
       stream: alerts,
       access: 'user',
+      // No archive: nothing produces alerts yet and no table stores them, so a trimmed cursor is GONE.
       sensorFilters: true,
       metricFilter: true,
-      archived: false,
       sensorOf: (event: AlertEvent) => event.sensorId,
       // An owner-only alert goes to its owner and to the admins (who never hold a user:… audience).
       audiencesOf: (event: AlertEvent) =>
@@ -134,9 +138,9 @@ export const CHANNELS: ReadonlyMap<ChannelName, Channel> = new Map(
       name: 'exports',
       stream: exportProgress,
       access: 'user',
+      // No archive: progress is transient; the job itself is stored (GET /data/export/jobs/:id).
       sensorFilters: false,
       metricFilter: false,
-      archived: false,
       sensorOf: () => undefined,
       // Export progress is its owner's alone, admins included.
       audiencesOf: (event: ExportProgress) => [userAudience(event.userId)],

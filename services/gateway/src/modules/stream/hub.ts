@@ -265,6 +265,12 @@ export class StreamHub {
     this.metrics.closes.inc({ reason });
   }
 
+  /** Archived events that failed their channel's schema in a replay: counted as invalid, never sent. */
+  countInvalidArchived(channel: ChannelName, events: number): void {
+    this.metrics.invalid.inc({ channel }, events);
+    this.log.warn({ channel, invalid: events }, 'archived events failed their schema; not sent');
+  }
+
   countReplayed(channel: ChannelName, events: number): void {
     if (events > 0) this.metrics.deliveries.inc({ channel, mode: 'replay' }, events);
   }

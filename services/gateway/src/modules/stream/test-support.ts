@@ -105,7 +105,7 @@ export class TestSocket {
 export async function streamGateway(
   servers: { redisUrl: string; clickhouseUrl: string },
   overrides: Record<string, string> = {},
-  options: { database?: string } = {},
+  options: { database?: string; chdbPath?: string } = {},
 ) {
   const gw: TestGateway = await testGateway(servers, overrides, options);
   gw.app.listen({ port: 0, hostname: '127.0.0.1' });
