@@ -5,6 +5,8 @@ import { userIdOf } from '../access/model.ts';
 import {
   CompareQuery,
   Comparison,
+  FaultCompareQuery,
+  FaultComparison,
   ModelList,
   ModelView,
   RetrainBody,
@@ -95,8 +97,10 @@ export function modelsAdminModule(
       detail: {
         summary: 'Score a candidate in shadow beside the active version',
         description:
-          'The predictor scores it on every closed hour too and publishes its forecasts with role "shadow"; ' +
-          'compare them with GET /admin/models/forecast/compare as outcomes arrive.',
+          'The predictor scores it on every closed hour too, in the same pass as the active version. Forecasts are ' +
+          'published with role "shadow": compare them with GET /admin/models/forecast/compare as outcomes arrive. ' +
+          'A fault shadow’s verdicts go to the admin comparison only (GET /admin/models/faults/compare), never to ' +
+          'users as anomalies.',
       },
     })
     .delete('/:task/shadow', async ({ params }) => ({ models: await registry.unshadow(params.task) }), {
@@ -114,6 +118,21 @@ export function modelsAdminModule(
         description:
           'Every stored forecast of the last `days` whose outcome hour is in the hourly rollup: MAE of p50 and the ' +
           'share inside p10–p90, at 1, 4, 24 and 72 h, per version.',
+      },
+    })
+    .get('/faults/compare', async ({ query }) => registry.compareFaults(query.days ?? 7, query.shadow), {
+      access: 'admin',
+      query: FaultCompareQuery,
+      response: { 200: FaultComparison, ...errorResponses(401, 403, 404, 422) },
+      detail: {
+        summary: 'The fault shadow beside the active version: flags, agreement, precision against feedback',
+        description:
+          'Over the hours of the last `days` that both fault versions scored in the same pass: per version the ' +
+          'sensor-metric-hours it flagged (by kind) and, where people gave feedback on anomalies, how many of its ' +
+          'flags were faults (precision, and with the right kind) and how many confirmed faults it missed; per ' +
+          'sensor-metric-hour whether both flagged, only the active or only the shadow; the latest disagreements. ' +
+          'The shadow’s flags never reach users (no anomaly, alert or WebSocket event). `shadow` reports an earlier ' +
+          'run (404 for an unknown version).',
       },
     })
     .post(

@@ -98,6 +98,72 @@ export const CompareQuery = t.Object(
   { additionalProperties: false },
 );
 
+const Share = t.Union([t.Number({ minimum: 0, maximum: 1 }), t.Null()]);
+
+/** A fault shadow run: flags per version, agreement per sensor-metric-hour, precision against feedback. */
+export const FaultComparison = t.Object({
+  task: t.Literal('faults'),
+  from: Iso,
+  to: Iso,
+  shadow: t.Union([t.String(), t.Null()], { description: 'the shadow version compared (null: none)' }),
+  versions: t.Array(
+    t.Object({
+      version: t.String(),
+      role: t.Union([t.Literal('active'), t.Literal('shadow')], {
+        description: 'its role in the run (a version activated mid-run shows as a second active one)',
+      }),
+      flags: t.Integer({ description: 'sensor-metric-hours it flagged while the shadow ran' }),
+      byKind: t.Record(t.String(), t.Integer()),
+      feedback: t.Object({
+        judged: t.Integer({ description: 'its flags on hours people gave feedback on' }),
+        confirmed: t.Integer({ description: 'of those, faults by the feedback' }),
+        rejected: t.Integer(),
+        precision: Share,
+        kindPrecision: t.Union([t.Number(), t.Null()], {
+          description: 'share of judged flags that also named the kind feedback gives',
+        }),
+        missed: t.Integer({ description: 'hours feedback confirms as faults that it did not flag' }),
+      }),
+    }),
+  ),
+  agreement: t.Union([
+    t.Object({
+      hours: t.Integer({ description: 'sensor-metric-hours either version flagged' }),
+      both: t.Integer(),
+      sameKind: t.Integer({ description: 'of `both`, those naming the same kind' }),
+      activeOnly: t.Integer(),
+      shadowOnly: t.Integer(),
+    }),
+    t.Null(),
+  ]),
+  disagreements: t.Array(
+    t.Object({
+      sensorId: t.String(),
+      metric: t.String(),
+      at: Iso,
+      active: t.Union([t.String(), t.Null()]),
+      activeScore: t.Union([t.Number(), t.Null()]),
+      shadow: t.Union([t.String(), t.Null()]),
+      shadowScore: t.Number(),
+      value: t.Union([t.Number(), t.Null()]),
+      expected: t.Union([t.Number(), t.Null()]),
+    }),
+    { description: 'the latest hours (up to 50) where only one flagged or the kinds differ' },
+  ),
+  truncated: t.Boolean({ description: 'the period held more verdicts than one comparison reads (200,000)' }),
+});
+export type FaultComparison = Static<typeof FaultComparison>;
+
+export const FaultCompareQuery = t.Object(
+  {
+    days: t.Optional(t.Integer({ minimum: 1, maximum: 90, default: 7 })),
+    shadow: t.Optional(
+      t.String({ ...Version, description: 'an earlier shadow run to report (default: the current shadow)' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
 /** POST /admin/models/:task/retrain. */
 export const RetrainBody = t.Object(
   {

@@ -182,4 +182,28 @@ describe('registry', () => {
     expect(response.status).toBe(201);
     expect(response.json).toMatchObject({ task: 'faults', status: 'candidate' });
   });
+
+  test('fault comparison: admins only; none without a shadow; a shadow with no verdicts yet; unknown run 404', async () => {
+    const path = '/api/v1/admin/models/faults/compare';
+    expect((await gw.call('GET', path, { token: professional })).status).toBe(403);
+    expect((await gw.call('GET', `${path}?days=0`, { token: admin })).status).toBe(422);
+    expect((await gw.call('GET', `${path}?shadow=nope`, { token: admin })).status).toBe(404);
+    const none = await gw.call('GET', `${path}?days=3`, { token: admin });
+    expect(none.status).toBe(200);
+    expect(none.json).toMatchObject({ task: 'faults', shadow: null, versions: [], agreement: null });
+
+    const version = String(faults.card.version);
+    expect(
+      (await gw.call('POST', `/api/v1/admin/models/faults/${version}/shadow`, { token: admin })).status,
+    ).toBe(200);
+    const started = await gw.call('GET', path, { token: admin });
+    expect(started.json).toMatchObject({
+      shadow: version,
+      versions: [{ version, role: 'shadow', flags: 0, feedback: { judged: 0, precision: null } }],
+      agreement: { hours: 0, both: 0, activeOnly: 0, shadowOnly: 0 },
+      disagreements: [],
+      truncated: false,
+    });
+    await gw.call('DELETE', '/api/v1/admin/models/faults/shadow', { token: admin });
+  });
 });

@@ -14,7 +14,7 @@ export interface ServingModel<S> {
 const FRESH_MS = 10_000;
 
 /**
- * The active versions, loaded once per sha256 and re-read from the registry at most every
+ * The active versions, loaded once per sha256 (and fault threshold) and re-read from the registry at most every
  * FRESH_MS (or at once after this process changed the registry), so /predict serves what the
  * predictor serves.
  */
@@ -36,18 +36,19 @@ export function servingModels(store: Store, logger: Logger) {
 
   async function load(row: ModelVersionRow): Promise<ServingModel<ForecastScorer | FaultScorer>> {
     const card = JSON.parse(row.card) as ModelCard;
-    let session = sessions.get(row.sha256);
+    const threshold = Number((card.details as { threshold?: number }).threshold);
+    // The threshold is the card's, not the bytes': the same graph under another threshold is another scorer.
+    const key = row.task === 'forecast' ? row.sha256 : `${row.sha256}:${threshold}`;
+    let session = sessions.get(key);
     if (!session) {
       session = (async () => {
         const bytes = await getModelFile(store)(row.sha256);
         if (!bytes) throw new Error(`no file ${row.sha256} for ${row.task} ${row.version}`);
-        return row.task === 'forecast'
-          ? ForecastScorer.load(bytes)
-          : FaultScorer.load(bytes, Number((card.details as { threshold?: number }).threshold));
+        return row.task === 'forecast' ? ForecastScorer.load(bytes) : FaultScorer.load(bytes, threshold);
       })();
-      sessions.set(row.sha256, session);
+      sessions.set(key, session);
       session.catch((error: unknown) => {
-        sessions.delete(row.sha256);
+        sessions.delete(key);
         logger.error({ err: error, task: row.task, version: row.version }, 'model could not be loaded');
       });
     }

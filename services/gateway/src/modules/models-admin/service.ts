@@ -9,7 +9,8 @@ import {
   putModelVersions,
   type Store,
 } from '@sensormesh/store';
-import type { Comparison, ModelView, Task } from './model.ts';
+import { faultComparison } from './fault-compare.ts';
+import type { Comparison, FaultComparison, ModelView, Task } from './model.ts';
 import type { ServingModels } from './scorers.ts';
 import { validateUpload } from './validate.ts';
 
@@ -238,6 +239,17 @@ export function registryService(deps: { store: Store; logger: Logger; serving: S
         result.versions.push({ version: v.version, role: v.status, errors });
       }
       return result;
+    },
+
+    /**
+     * The fault shadow's run over the last `days` (see faultComparison): the current shadow version,
+     * or `shadow`, an earlier one.
+     */
+    async compareFaults(days: number, shadow?: string, now = Date.now()): Promise<FaultComparison> {
+      const version = shadow
+        ? (await find('faults', shadow)).version
+        : ((await rows('faults')).find((r) => r.status === 'shadow')?.version ?? null);
+      return faultComparison(store)(version, days, now);
     },
   };
 }
