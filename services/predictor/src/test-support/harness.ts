@@ -129,6 +129,7 @@ export async function predictorWorld(servers: { redisUrl: string; clickhouseUrl:
   }
 
   return {
+    database,
     store,
     redis,
     publisher,
