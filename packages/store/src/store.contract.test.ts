@@ -13,6 +13,7 @@ import {
   MigrationError,
   migrate,
   migrationStates,
+  newestReading,
   openStore,
   type ReadingRow,
   type Store,
@@ -260,6 +261,10 @@ for (const backend of backends) {
       expect(await insertReadings(store)(wide)).toEqual({ inserted: 30_000, duplicates: 0 });
       expect(await insertReadings(store)(wide)).toEqual({ inserted: 0, duplicates: 30_000 });
       expect(await countReadings(store)(range)).toBe(30_000);
+      expect(await newestReading(store)(range)).toBe(wideStart + 29_999 * 1_000);
+      const seventh = 'wide-sensor-00007'.padEnd(128, '-x');
+      expect(await newestReading(store)({ ...range, sensorIds: [seventh] })).toBe(wideStart + 28_007 * 1_000);
+      expect(await newestReading(store)({ ...range, sensorIds: ['nobody'] })).toBeNull();
     }, 30_000);
 
     test('a retry after a crash between raw rows and rollups repairs the rollups', async () => {

@@ -170,6 +170,17 @@ export function countReadings(store: Store) {
   };
 }
 
+/** The newest stored reading's ts in [from, to), or null when there is none. */
+export function newestReading(store: Store) {
+  return async function newestReading(filter: ReadingFilter): Promise<number | null> {
+    const where = filterClause(checkFilter(filter), 'ts');
+    const [row] = await store.query<{ n: number; newest: number }>(
+      sql`SELECT count() AS n, max(ts) AS newest FROM readings_raw WHERE ${where}`,
+    );
+    return Number(row?.n ?? 0) > 0 ? Number(row?.newest) : null;
+  };
+}
+
 /** One rollup bucket of one sensor's metric. */
 export const BucketStats = t.Object({
   sensorId: t.String(),
