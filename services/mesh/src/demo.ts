@@ -2,12 +2,15 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppError } from '@sensormesh/errors';
 import type { Logger } from '@sensormesh/log';
+import { forecastable } from '@sensormesh/predictor';
 import type { NewSensor, SensorService } from '@sensormesh/registry';
 import {
   BEIJING_STATIONS,
   connectDevices,
   type DeviceCredential,
+  type DeviceReading,
   type Devices,
+  MAX_SPEED,
   pump,
   readDevicesFile,
   replay,
@@ -104,7 +107,103 @@ export interface DemoReplayOptions {
   dataPath: string;
   mqttUrl: string;
   speed: number;
+  /** Past wall hours to fill with real hourly data before the live replay (DEMO_HISTORY_HOURS). */
+  historyHours: number;
+  /** The newest stored reading of the demo sensors since `from` (null: none): history is not sent twice. */
+  newestStored: (sensorIds: string[], from: number) => Promise<number | null>;
   logger: Logger;
+  /** The wall clock (tests). */
+  now?: () => number;
+}
+
+const HOUR_MS = 3_600_000;
+const noWait = { now: () => 0, sleep: async () => undefined };
+
+/** How far into the data the demo looks for a stretch every station can be forecast from. */
+const HISTORY_SEARCH_HOURS = 24 * 60;
+
+/**
+ * `hours` consecutive data hours, one step per hour, and the data hour the live replay goes on
+ * from: the first stretch whose last 72 hours every station can be forecast from under the
+ * predictor's gap policy (the real data has days-long outages of single channels, e.g. NO2 at
+ * Dingling in its first week), else the first `hours`. Read through the replay itself, without
+ * waiting, so the history and the live replay see the same data.
+ */
+async function historyData(dir: string, stations: readonly string[], hours: number) {
+  const steps: DeviceReading[][] = [];
+  let first: DeviceReading[][] | undefined;
+  let searched = 0;
+  for await (const step of replay({ dir, speed: MAX_SPEED, stations, loop: false, clock: noWait })) {
+    if (steps.length === hours) {
+      const ids = [...new Set(steps.flat().map((reading) => reading.sensorId))];
+      const complete = ids.every((id) =>
+        forecastable(steps.map((readings) => readings.find((r) => r.sensorId === id)?.metrics ?? {})),
+      );
+      first ??= [...steps];
+      if (complete || ++searched >= HISTORY_SEARCH_HOURS) {
+        return complete ? { steps, next: step.dataTs } : { steps: first, next: undefined };
+      }
+      steps.shift();
+    }
+    steps.push(step.readings);
+  }
+  return { steps: first ?? steps, next: undefined };
+}
+
+/**
+ * History for the demo: the data hours before the live replay's start, re-timed one data hour
+ * to one past wall hour and ending with the last full hour, so the charts have days to show and the
+ * predictor a full 72-hour window (forecasts within seconds of a first start, not three days). Hours
+ * already stored (a restart) are not sent again. Yields nothing when there is nothing to fill.
+ */
+async function* historyThenLive(
+  options: DemoReplayOptions,
+  stations: readonly string[],
+  signal: AbortSignal,
+): AsyncGenerator<readonly DeviceReading[]> {
+  const now = options.now ?? Date.now;
+  const current = Math.floor(now() / HOUR_MS);
+  let liveFrom: number | undefined;
+  if (options.historyHours > 0) {
+    const { steps, next } = await historyData(options.dataPath, stations, options.historyHours);
+    liveFrom = next;
+    const since = (current - steps.length) * HOUR_MS;
+    const newest = await options.newestStored(
+      options.devices.map((device) => device.sensorId),
+      since,
+    );
+    const fillFrom = newest === null ? current - steps.length : Math.floor(newest / HOUR_MS) + 1;
+    const missing = Math.max(0, current - fillFrom);
+    const sent = steps.slice(steps.length - missing);
+    sent.forEach((readings, i) => {
+      const ts = (current - sent.length + i) * HOUR_MS;
+      for (const reading of readings) reading.ts = ts;
+    });
+    options.logger.info(
+      { hours: sent.length, from: new Date((current - sent.length) * HOUR_MS).toISOString() },
+      'demo history sent before the live replay',
+    );
+    for (const readings of sent) {
+      if (signal.aborted) return;
+      yield readings;
+    }
+  }
+  yield* (async function* live() {
+    let loop = 0;
+    for await (const step of replay({
+      dir: options.dataPath,
+      speed: options.speed,
+      stations,
+      signal,
+      ...(liveFrom === undefined ? {} : { fromDataTs: liveFrom }),
+    })) {
+      if (step.loop !== loop) {
+        loop = step.loop;
+        options.logger.info({ loop }, 'demo replay wrapped around');
+      }
+      yield step.readings;
+    }
+  })();
 }
 
 /**
@@ -127,27 +226,16 @@ export function startDemoReplay(options: DemoReplayOptions): { stop(): Promise<v
         ),
     });
     const only = options.devices.map((device) => device.sensorId.replace(/^aq-beijing-/, ''));
-    const steps = replay({
-      dir: options.dataPath,
-      speed: options.speed,
-      stations: only,
-      signal: controller.signal,
-    });
     logger.info(
-      { stations: only.length, speed: options.speed, secondsPerDataHour: 3_600 / options.speed },
+      {
+        stations: only.length,
+        speed: options.speed,
+        secondsPerDataHour: 3_600 / options.speed,
+        historyHours: options.historyHours,
+      },
       'demo replay started',
     );
-    let loop = 0;
-    const batches = (async function* demoSteps() {
-      for await (const step of steps) {
-        if (step.loop !== loop) {
-          loop = step.loop;
-          logger.info({ loop, ...devices?.stats }, 'demo replay wrapped around');
-        }
-        yield step.readings;
-      }
-    })();
-    await pump(batches, devices, { maxInFlight: 1_000 });
+    await pump(historyThenLive(options, only, controller.signal), devices, { maxInFlight: 1_000 });
   })().catch((error: unknown) => {
     if (!controller.signal.aborted) logger.error({ err: error }, 'demo replay stopped');
   });
@@ -170,6 +258,9 @@ export interface DemoDeps {
   /** DEMO_DATA, resolved. */
   dataPath: string;
   speed: number;
+  /** DEMO_HISTORY_HOURS. */
+  historyHours: number;
+  newestStored: DemoReplayOptions['newestStored'];
   mqttUrl: string;
   /** Resolves once the broker takes connections; the replay waits for it. */
   brokerReady: Promise<void>;

@@ -28,6 +28,14 @@ export const MeshEnv = defineEnv({
     default: 1_200,
     description: 'data time per wall time: 1200 = one data hour every 3 s',
   }),
+  DEMO_HISTORY_HOURS: env.int({
+    minimum: 0,
+    maximum: 96,
+    default: 80,
+    description:
+      'past hours filled with real hourly data before the live replay (not twice: stored hours are skipped), ' +
+      'so charts have history and forecasts (72 h windows) come at once; 0: none',
+  }),
   DEMO_DATA: env.string({
     default: '../shared/data/beijing/train',
     description: 'the Beijing station files; a relative path is from the repo root',

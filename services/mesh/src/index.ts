@@ -11,7 +11,7 @@ import { ingestContext, startMqtt, startPollers } from '@sensormesh/ingest';
 import { createLogger } from '@sensormesh/log';
 import { createRegistry } from '@sensormesh/metrics';
 import { startPredictor } from '@sensormesh/predictor';
-import { MIGRATIONS_DIR, migrate, openStore } from '@sensormesh/store';
+import { MIGRATIONS_DIR, migrate, newestReading, openStore } from '@sensormesh/store';
 import { startOutputWriter, startWriter } from '@sensormesh/writer';
 import Redis from 'ioredis';
 import { createMeshApp } from './app.ts';
@@ -116,6 +116,9 @@ try {
       dataDir: config.DATA_DIR,
       dataPath: resolve(REPO_ROOT, config.DEMO_DATA),
       speed: config.DEMO_SPEED,
+      historyHours: config.DEMO_HISTORY_HOURS,
+      newestStored: (sensorIds, from) =>
+        newestReading(store)({ sensorIds, from, to: Date.now() + 3_600_000 }),
       mqttUrl: ingest.config.MQTT_URL ?? `mqtt://127.0.0.1:${ingest.config.MQTT_PORT}`,
       brokerReady: mqtt.ready,
       logger,

@@ -16,6 +16,7 @@ export {
 export {
   anomalyId,
   faultShadowId,
+  forecastable,
   forecastMessages,
   PackScratch,
   packFaults,

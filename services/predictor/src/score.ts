@@ -74,6 +74,23 @@ function whyIncomplete(window: Float32Array): { reason: SkipReason; detail?: str
 }
 
 /**
+ * Whether hourly metric values (oldest first) end in a window the forecast model takes: the last
+ * WINDOW_HOURS hours pass the one gap policy (fillForward) with every channel present. Lets a
+ * producer such as the demo choose data the predictor will forecast from.
+ */
+export function forecastable(hours: ReadonlyArray<Readonly<Record<string, number>>>): boolean {
+  if (hours.length < WINDOW_HOURS) return false;
+  const window = new Float32Array(WINDOW_HOURS * C).fill(Number.NaN);
+  hours.slice(-WINDOW_HOURS).forEach((metrics, h) => {
+    CHANNELS.forEach((name, c) => {
+      const value = metrics[name];
+      if (value !== undefined && Number.isFinite(value)) window[h * C + c] = value;
+    });
+  });
+  return !fillForward(window).some(Number.isNaN);
+}
+
+/**
  * Cuts every due sensor's window from the cache with the models' one gap policy (fillForward:
  * gaps up to 6 h filled, longer ones mean no forecast), packs the complete ones and scores them in
  * one onnxruntime run per model.
