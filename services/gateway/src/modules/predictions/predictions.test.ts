@@ -179,7 +179,14 @@ describe('POST /predict and /predict-batch', () => {
 
 describe('stored forecasts, feedback and faults', () => {
   const T = Date.now() - ((Date.now() % HOUR) + 2 * HOUR);
-  const stored = (sensorId: string, metric: string, ts: number, p50: number, version = 'forecast-t1') => ({
+  const stored = (
+    sensorId: string,
+    metric: string,
+    ts: number,
+    p50: number,
+    version = 'forecast-t1',
+    role: 'active' | 'shadow' = 'active',
+  ) => ({
     id: `${version}:${sensorId}:${metric}:${ts}`,
     sensorId,
     metric,
@@ -190,7 +197,7 @@ describe('stored forecasts, feedback and faults', () => {
     p90: [p50 * 1.2, p50 * 1.3, p50 * 1.4],
     model: 'sensormesh-forecast',
     modelVersion: version,
-    role: 'active' as const,
+    role,
     streamId: '',
     createdAt: ts + 1_000,
   });
@@ -201,6 +208,8 @@ describe('stored forecasts, feedback and faults', () => {
       stored('aq-1', 'pm25', T, 30),
       stored('aq-1', 'pm10', T, 60),
       stored('aq-2', 'pm25', T, 150),
+      // A shadow candidate's forecast of the same hour: never mixed into the active model's.
+      stored('aq-1', 'pm25', T, 99, 'forecast-shadow', 'shadow'),
     ]);
     await insertAnomalies(gw.store)([
       {
@@ -265,6 +274,12 @@ describe('stored forecasts, feedback and faults', () => {
       modelVersion: 'forecast-t1',
       horizons: [{ minutes: 60, p50: 10 }, {}, {}],
     });
+    const shadow = await gw.call('GET', `/api/v1/predictions?sensor=aq-1&from=${from}&to=${to}&role=shadow`, {
+      token: pro,
+    });
+    expect(
+      shadow.json.forecasts.map((f: { modelVersion: string; role: string }) => [f.modelVersion, f.role]),
+    ).toEqual([['forecast-shadow', 'shadow']]);
     expect(
       (await gw.call('GET', `/api/v1/predictions?sensor=nope-1&from=${from}&to=${to}`, { token: pro }))
         .status,

@@ -167,7 +167,8 @@ export function predictionsService(
         to,
         limit: query.limit ?? 500,
         ...(query.metric ? { metric: query.metric } : {}),
-        ...(query.role ? { role: query.role } : {}),
+        // The active model's unless a shadow candidate's are asked for: never the two mixed.
+        role: query.role ?? 'active',
       });
       return {
         sensorId: query.sensor,

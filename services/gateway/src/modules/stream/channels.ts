@@ -95,8 +95,11 @@ export const CHANNELS: ReadonlyMap<ChannelName, Channel> = new Map(
       metricFilter: true,
       archive: predictionsArchive,
       sensorOf: (event: Prediction) => event.sensorId,
-      audiencesOf: everyone,
-      audiencesFor: everyone,
+      // A shadow candidate's forecasts are for the admins comparing it, never for the public:
+      // to everyone else a forecast is the active model's.
+      audiencesOf: (event: Prediction) => (event.role === 'shadow' ? [ADMINS] : [PUBLIC]),
+      audiencesFor: (principal: Principal) =>
+        principal.kind !== 'public' && principal.role === 'admin' ? [PUBLIC, ADMINS] : [PUBLIC],
       project: byMetric,
     }),
     channel({

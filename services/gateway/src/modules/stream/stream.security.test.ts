@@ -1,5 +1,12 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { type AlertEvent, alerts, type ExportProgress, exportProgress } from '@sensormesh/bus';
+import {
+  type AlertEvent,
+  alerts,
+  type ExportProgress,
+  exportProgress,
+  type Prediction,
+  predictions,
+} from '@sensormesh/bus';
 import { useServers } from '@sensormesh/testkit';
 import { ADMIN, SECRET } from '../../test-support/gateway.ts';
 import { signHs256 } from '../security/forged-tokens.ts';
@@ -171,6 +178,47 @@ describe('visibility', () => {
         ...expected[name as keyof typeof expected],
         'marker',
       ]);
+      await socket.close();
+    }
+  });
+
+  test('predictions: a shadow candidate’s forecasts reach admins only; everyone else sees the active model’s, live and replayed', async () => {
+    const forecast = (version: string, role: 'active' | 'shadow'): Prediction => ({
+      id: `${version}:s-1:pm25:0`,
+      sensorId: 's-1',
+      metric: 'pm25',
+      ts: 0,
+      horizons: [{ minutes: 60, p10: 1, p50: 2, p90: 3 }],
+      model: 'forecast',
+      modelVersion: version,
+      role,
+      createdAt: Date.now(),
+    });
+    const sockets = {
+      anonymous: await sg.connect(),
+      ana: await sg.connect(users.ana.token),
+      admin: await sg.connect(users.admin.token),
+    };
+    for (const socket of Object.values(sockets))
+      await subscribed(socket, { id: 'live', channel: 'predictions' });
+    const ids = await sg.publisher.publishBatch(predictions, [
+      forecast('v-active', 'active'),
+      forecast('v-shadow', 'shadow'),
+      forecast('v-active-2', 'active'),
+    ]);
+    const expected = {
+      anonymous: ['v-active', 'v-active-2'],
+      ana: ['v-active', 'v-active-2'],
+      admin: ['v-active', 'v-shadow', 'v-active-2'],
+    };
+    for (const [name, socket] of Object.entries(sockets)) {
+      await socket.next((frame) => frame.type === 'event' && frame.cursor === ids[2]);
+      const versions = (id: string) =>
+        socket.frames.filter((f) => f.type === 'event' && f.id === id).map((f) => f.data?.modelVersion);
+      expect(versions('live')).toEqual(expected[name as keyof typeof expected]);
+      await subscribed(socket, { id: 'again', channel: 'predictions', since: prevId(ids[0] as string) });
+      await socket.nextOf('replayed', 'again');
+      expect(versions('again')).toEqual(expected[name as keyof typeof expected]);
       await socket.close();
     }
   });
