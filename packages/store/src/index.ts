@@ -4,6 +4,7 @@ import type { Store } from './store.ts';
 
 export * from './migrations.ts';
 export * from './queries/readings.ts';
+export { RowBinaryWriter } from './rowbinary.ts';
 export * from './sql.ts';
 export * from './store.ts';
 export { encodeTsv, type TsvValue } from './tsv.ts';

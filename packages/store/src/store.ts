@@ -33,6 +33,12 @@ export interface Store {
   insert(table: string, columns: readonly string[], rows: readonly (readonly TsvValue[])[]): Promise<void>;
   /** Inserts TabSeparated text the caller encoded (hot paths with a row encoder of their own). */
   insertTsv(table: string, columns: readonly string[], body: string): Promise<void>;
+  /**
+   * Inserts RowBinary the caller encoded (`RowBinaryWriter`), where the backend takes it: over HTTP,
+   * where 18.16's text parser rounds some floats one bit off. chDB parses text exactly and its
+   * insert API takes text formats only, so there it is absent and callers send TSV.
+   */
+  insertRowBinary?(table: string, columns: readonly string[], body: Uint8Array): Promise<void>;
   /** True when the engine answers a trivial query. */
   ping(): Promise<boolean>;
   close(): Promise<void>;

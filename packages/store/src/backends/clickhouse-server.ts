@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { Readable } from 'node:stream';
 import { type ClickHouseClient, ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import { ident, type Sql, sql } from '../sql.ts';
@@ -103,6 +104,24 @@ export async function openClickHouseServerStore(options: ClickHouseServerOptions
         });
       } catch (error) {
         throw storeError('clickhouse-server', `INSERT INTO ${table}`, error);
+      }
+    },
+
+    async insertRowBinary(table: string, columns: readonly string[], body: Uint8Array) {
+      if (body.length === 0) return;
+      const query = `INSERT INTO ${ident(table).text} (${columns.map((c) => ident(c).text).join(', ')}) FORMAT RowBinary`;
+      try {
+        // The client's insert() takes text and JSON formats only; exec sends any body as is.
+        const result = await client.exec({
+          query,
+          values: Readable.from([Buffer.from(body.buffer, body.byteOffset, body.length)], {
+            objectMode: false,
+          }),
+        });
+        result.stream.resume();
+        await once(result.stream, 'end');
+      } catch (error) {
+        throw storeError('clickhouse-server', query, error);
       }
     },
 

@@ -1,5 +1,6 @@
 import { AppError } from '@sensormesh/errors';
 import { type Static, Type as t } from '@sinclair/typebox';
+import { RowBinaryWriter } from '../rowbinary.ts';
 import { inList, join, type Sql, sql } from '../sql.ts';
 import type { Store } from '../store.ts';
 import { escapeTsv } from '../tsv.ts';
@@ -66,10 +67,47 @@ function tsvLines(groups: readonly ReadingGroup[], skip?: (row: ReadingRow) => b
         tail = `\t${row.receivedAt}\t${escapeTsv(row.source)}\t${row.entryMs ?? 0}\t${row.entrySeq ?? 0}\n`;
         tailOf = row;
       }
-      body += `${head}${escapeTsv(row.metric)}${ts}${row.value}${tail}`;
+      // String(-0) is "0": the sign of a negative zero is written out so it is stored as sent.
+      const value = row.value === 0 && 1 / row.value < 0 ? '-0' : row.value;
+      body += `${head}${escapeTsv(row.metric)}${ts}${value}${tail}`;
     }
   }
   return body;
+}
+
+/** The same rows as RowBinary (READING_COLUMNS order), for backends that take it. */
+function rowBinary(groups: readonly ReadingGroup[], skip?: (row: ReadingRow) => boolean): Uint8Array {
+  const out = new RowBinaryWriter(1 << 20);
+  for (const group of groups) {
+    for (const row of group.rows) {
+      if (skip?.(row)) continue;
+      out
+        .string(group.sensorId)
+        .string(row.metric)
+        .int64(group.ts)
+        .float64(row.value)
+        .int64(row.receivedAt)
+        .string(row.source)
+        .int64(row.entryMs ?? 0)
+        .int64(row.entrySeq ?? 0);
+    }
+  }
+  return out.finish();
+}
+
+/** Encodes the batch's rows for the store: RowBinary where it takes it (exact floats), else TSV. */
+function rawRows(store: Store) {
+  const binary = store.insertRowBinary?.bind(store);
+  if (binary) {
+    return (groups: readonly ReadingGroup[], skip?: (row: ReadingRow) => boolean) => {
+      const body = rowBinary(groups, skip);
+      return () => binary('readings_raw', READING_COLUMNS, body);
+    };
+  }
+  return (groups: readonly ReadingGroup[], skip?: (row: ReadingRow) => boolean) => {
+    const body = tsvLines(groups, skip);
+    return () => store.insertTsv('readings_raw', READING_COLUMNS, body);
+  };
 }
 
 const ENTRY_COLUMNS = ['entry_ms', 'entry_seq', 'sensor_id', 'ts'] as const;
@@ -105,22 +143,23 @@ function entryLines(rows: readonly ReadingRow[]): string {
  * ClickHouse 18.16 ~1.2 µs per reading and only saw the rows inserted, not those a retry skipped.
  */
 export function insertReadings(store: Store) {
+  const encode = rawRows(store);
   return async function insertReadings(rows: readonly ReadingRow[]): Promise<InsertReport> {
     checkRows(rows);
     if (rows.length === 0) return { inserted: 0, duplicates: 0 };
     const { groups, distinct } = groupReadings(rows);
     const lookup = storedRows(store, groups);
     // Encoded while the lookup is in flight, as if nothing were stored (the usual answer).
-    let body = tsvLines(groups);
+    let insertRaw = encode(groups);
     const entries = entryLines(rows);
     const stored = await lookup;
     const isStored = (row: ReadingRow) => stored.has(rowKey(row.sensorId, row.metric, row.ts));
     const again = stored.size === 0 ? [] : groups.flatMap((group) => group.rows.filter(isStored));
-    if (again.length > 0) body = tsvLines(groups, isStored);
+    if (again.length > 0) insertRaw = encode(groups, isStored);
     // Both idempotent, so they run side by side: a failure of either fails the call, and its retry
     // writes what is missing.
     await Promise.all([
-      store.insertTsv('readings_raw', READING_COLUMNS, body),
+      insertRaw(),
       entries ? store.insertTsv('readings_entries', ENTRY_COLUMNS, entries) : undefined,
     ]);
     const inserted = distinct - again.length;
