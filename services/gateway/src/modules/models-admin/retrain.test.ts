@@ -192,6 +192,39 @@ describe('POST /admin/models/:task/retrain', () => {
     expect(await gw.redis.get('models:retrain:running')).toBeNull();
   }, 120_000);
 
+  test('a job saved as running whose gateway died (its lease gone) reads as failed, interrupted; a live lease keeps it running', async () => {
+    const job = (id: string) => ({
+      id,
+      task: 'forecast',
+      status: 'running',
+      startedAt: new Date().toISOString(),
+      requestedBy: 'someone',
+      activeVersion: null,
+      data: {
+        sensors: 4,
+        from: new Date(UNTIL - DAYS * 24 * HOUR).toISOString(),
+        to: new Date(UNTIL).toISOString(),
+        recentFrom: new Date(UNTIL - 14 * 24 * HOUR).toISOString(),
+        feedbackApplied: 0,
+      },
+    });
+    await gw.redis.set('models:retrain:live-1', JSON.stringify(job('live-1')));
+    await gw.redis.set('models:retrain:running', 'live-1', 'PX', 60_000);
+    expect((await call('GET', '/api/v1/admin/models/retrain/live-1')).json.status).toBe('running');
+
+    // Another gateway's job, whose lease expired with it.
+    await gw.redis.set('models:retrain:dead-1', JSON.stringify(job('dead-1')));
+    const dead = await call('GET', '/api/v1/admin/models/retrain/dead-1');
+    expect(dead.status).toBe(200);
+    expect(dead.json).toMatchObject({ status: 'failed', error: expect.stringContaining('interrupted') });
+    expect(dead.json.finishedAt).toBeString();
+    // Recorded, not just answered.
+    expect(JSON.parse((await gw.redis.get('models:retrain:dead-1')) as string).status).toBe('failed');
+    // The lease is short, not the hour the old lock held for.
+    expect(await gw.redis.pttl('models:retrain:running')).toBeLessThanOrEqual(60_000);
+    await gw.redis.del('models:retrain:running', 'models:retrain:live-1');
+  });
+
   test('an unknown job is a 404', async () => {
     expect((await call('GET', '/api/v1/admin/models/retrain/nope')).status).toBe(404);
   });

@@ -17,6 +17,14 @@ const HISTORY_HOURS = 72;
 const MAX_SENSOR_HOURS = 20_000_000;
 const JOB_TTL_S = 7 * 24 * 3_600;
 const LOCK_KEY = 'models:retrain:running';
+/**
+ * The lock is a lease its gateway renews while the job runs, so a gateway that dies mid-retrain
+ * frees it within a minute and its job reads as interrupted (not "running" for an hour).
+ */
+const LEASE_MS = 60_000;
+const RENEW_MS = 20_000;
+const RENEW =
+  "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0";
 const jobKey = (id: string) => `models:retrain:${id}`;
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -142,6 +150,11 @@ export function retrainService(deps: {
   }
 
   async function finish(job: RetrainJob, request: RetrainRequest, userId: string): Promise<RetrainJob> {
+    const renewal = setInterval(() => {
+      redis
+        .eval(RENEW, 1, LOCK_KEY, job.id, String(LEASE_MS))
+        .catch((error: unknown) => log.warn({ err: error, id: job.id }, 'retrain lease not renewed'));
+    }, RENEW_MS);
     try {
       const reply = await runWorker(request);
       if (!reply.ok) throw new Error(reply.error);
@@ -182,6 +195,8 @@ export function retrainService(deps: {
         error: error instanceof Error ? error.message.slice(0, 500) : String(error),
       });
     } finally {
+      clearInterval(renewal);
+      // After the final state is saved, so a reader never sees the lease gone while it says running.
       await redis.eval(
         "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
         1,
@@ -227,7 +242,7 @@ export function retrainService(deps: {
       }
       const feedbackApplied = await applyFeedback(all);
       const id = crypto.randomUUID();
-      if ((await redis.set(LOCK_KEY, id, 'EX', 3_600, 'NX')) !== 'OK') {
+      if ((await redis.set(LOCK_KEY, id, 'PX', LEASE_MS, 'NX')) !== 'OK') {
         throw new AppError('CONFLICT', 'a retrain is already running');
       }
       const versions = await listModelVersions(store)();
@@ -269,11 +284,25 @@ export function retrainService(deps: {
       return job;
     },
 
-    /** A job's state (404 when unknown or expired). */
+    /**
+     * A job's state (404 when unknown or expired). A job still saved as running whose lease is gone
+     * lost its gateway: it is recorded, and answered, as failed.
+     */
     async get(id: string): Promise<RetrainJob> {
-      const text = await redis.get(jobKey(id));
+      const [text, holder] = await redis.mget(jobKey(id), LOCK_KEY);
       if (!text) throw new AppError('NOT_FOUND', `no retrain job ${id}`);
-      return JSON.parse(text) as RetrainJob;
+      const job = JSON.parse(text) as RetrainJob;
+      if (job.status !== 'running' || holder === id) return job;
+      // Read again: the job may have finished (saved, then the lease released) between the two reads.
+      const now = JSON.parse((await redis.get(jobKey(id))) ?? text) as RetrainJob;
+      if (now.status !== 'running') return now;
+      log.warn({ id, task: job.task }, 'retrain job lost its gateway; recorded as failed');
+      return save({
+        ...now,
+        status: 'failed',
+        finishedAt: iso(Date.now()),
+        error: 'interrupted: the gateway running it stopped before it finished',
+      });
     },
 
     /** Resolves when a job started by this process ends (tests, shutdown). */
