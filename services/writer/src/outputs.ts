@@ -7,8 +7,11 @@ import {
   type Delivery,
   type FaultShadowVerdict,
   faultShadowVerdicts,
+  type GroupOf,
+  type MessageOf,
   type Prediction,
   predictions,
+  type StreamDef,
 } from '@sensormesh/bus';
 import { isAppError } from '@sensormesh/errors';
 import type { ReadinessCheck } from '@sensormesh/http';
@@ -134,46 +137,38 @@ export async function startOutputWriter(ctx: {
     }
   }
 
+  /** One output stream stored as the `writer` group: its messages to rows, the rows inserted durably. */
+  function storing<D extends StreamDef, R>(
+    stream: D,
+    what: string,
+    toRow: (message: Delivery<MessageOf<D>>) => R,
+    insert: (rows: R[]) => Promise<unknown>,
+  ): Consumer {
+    return createConsumer(ctx.redis, {
+      stream,
+      // Every output stream declares the writer group (packages/bus/src/streams.ts).
+      group: 'writer' as GroupOf<D>,
+      consumer: name,
+      batchSize: 5_000,
+      maxWaitMs: ctx.config.WRITER_MAX_WAIT_MS,
+      logger: ctx.logger,
+      registry: ctx.registry,
+      async handler(messages) {
+        const rows = messages.map(toRow);
+        await durably(what, async () => void (await insert(rows)), rows.length);
+      },
+    });
+  }
+
   const consumers: Consumer[] = [
-    createConsumer(ctx.redis, {
-      stream: predictions,
-      group: 'writer',
-      consumer: name,
-      batchSize: 5_000,
-      maxWaitMs: ctx.config.WRITER_MAX_WAIT_MS,
-      logger: ctx.logger,
-      registry: ctx.registry,
-      async handler(messages) {
-        const rows = messages.map(predictionRow);
-        await durably('predictions', () => insertPredictions(ctx.store)(rows), rows.length);
-      },
-    }),
-    createConsumer(ctx.redis, {
-      stream: anomalies,
-      group: 'writer',
-      consumer: name,
-      batchSize: 5_000,
-      maxWaitMs: ctx.config.WRITER_MAX_WAIT_MS,
-      logger: ctx.logger,
-      registry: ctx.registry,
-      async handler(messages) {
-        const rows = messages.map(anomalyRow);
-        await durably('anomalies', () => insertAnomalies(ctx.store)(rows), rows.length);
-      },
-    }),
-    createConsumer(ctx.redis, {
-      stream: faultShadowVerdicts,
-      group: 'writer',
-      consumer: name,
-      batchSize: 5_000,
-      maxWaitMs: ctx.config.WRITER_MAX_WAIT_MS,
-      logger: ctx.logger,
-      registry: ctx.registry,
-      async handler(messages) {
-        const rows = messages.map(faultShadowRow);
-        await durably('fault-shadow verdicts', () => insertFaultShadowVerdicts(ctx.store)(rows), rows.length);
-      },
-    }),
+    storing(predictions, 'predictions', predictionRow, insertPredictions(ctx.store)),
+    storing(anomalies, 'anomalies', anomalyRow, insertAnomalies(ctx.store)),
+    storing(
+      faultShadowVerdicts,
+      'fault-shadow verdicts',
+      faultShadowRow,
+      insertFaultShadowVerdicts(ctx.store),
+    ),
   ];
   for (const consumer of consumers) await consumer.start();
   let running = true;
