@@ -74,6 +74,7 @@ export async function testGateway(
     } catch {
       json = undefined;
     }
+    // biome-ignore lint/suspicious/noExplicitAny: tests read response bodies loosely, field by field
     return { status: response.status, headers: response.headers, text, json: json as Record<string, any> };
   }
 
