@@ -8,14 +8,16 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createPublisher, type Prediction, predictions } from '@sensormesh/bus';
 import { freePort, requireBinary } from '@sensormesh/testkit';
+import Redis from 'ioredis';
 import { type Browser, chromium, type Page, type WebSocketRoute } from 'playwright-core';
 
 const root = join(import.meta.dir, '..');
 const BEIJING = 12;
 const WAIT_MS = 45_000;
 
-type LogLine = { msg: string };
+type LogLine = { msg: string; url?: string };
 /** What the page functions below use of the browser's globals (the test is type-checked without DOM types). */
 type PageGlobals = {
   document: {
@@ -27,7 +29,7 @@ type PageGlobals = {
 /** The child's JSON log lines; `next(msg)` resolves at the first line with that message. */
 function watch(stream: ReadableStream<Uint8Array>) {
   const lines: LogLine[] = [];
-  const waiters: Array<[string, () => void]> = [];
+  const waiters: Array<[string, (line: LogLine) => void]> = [];
   void (async () => {
     let text = '';
     const decoder = new TextDecoder();
@@ -38,13 +40,14 @@ function watch(stream: ReadableStream<Uint8Array>) {
       for (const part of parts.filter((p) => p.startsWith('{'))) {
         const line = JSON.parse(part) as LogLine;
         lines.push(line);
-        for (const [msg, resolve] of waiters) if (line.msg === msg) resolve();
+        for (const [msg, resolve] of waiters) if (line.msg === msg) resolve(line);
       }
     }
   })();
   return (msg: string) =>
-    new Promise<void>((resolve) => {
-      if (lines.some((line) => line.msg === msg)) resolve();
+    new Promise<LogLine>((resolve) => {
+      const seen = lines.find((line) => line.msg === msg);
+      if (seen) resolve(seen);
       else waiters.push([msg, resolve]);
     });
 }
@@ -54,6 +57,7 @@ let base: string;
 let mesh: ReturnType<typeof Bun.spawn> | undefined;
 let browser: Browser | undefined;
 let devices: Array<{ sensorId: string; deviceKey: string }>;
+let redisUrl: string;
 
 beforeAll(async () => {
   const executablePath = requireBinary('chromium', 'chromium');
@@ -81,6 +85,7 @@ beforeAll(async () => {
   mesh = child;
   const next = watch(child.stdout as ReadableStream<Uint8Array>);
   await next('mesh listening');
+  redisUrl = (await next('started redis-server')).url as string;
   await Promise.race([
     next('demo replay started'),
     next('demo data not found (DEMO_DATA); sensors seeded, no replay').then(() => {
@@ -200,6 +205,74 @@ describe('the dashboard page', () => {
       expect(await cellText(page, 'aq-beijing-tiantan', 'pm25')).toBe('765');
       expect(problems).toEqual([]);
     } finally {
+      await page.close();
+    }
+  }, 90_000);
+
+  test('forecast: a selected sensor shows its forecast, and a newer one announced on the predictions channel replaces it', async () => {
+    const { page, problems } = await open('?poll=600000');
+    const publisher = new Redis(redisUrl);
+    try {
+      await page.waitForSelector('#connection[data-state="live"]', { timeout: WAIT_MS });
+      await page.click('tr[data-sensor-id="aq-beijing-huairou"]');
+      // The demo sent 80 past hours first, so the predictor forecast every station within seconds.
+      await page.waitForFunction(
+        () =>
+          /^\d/.test(
+            (globalThis as unknown as PageGlobals).document.querySelector(
+              '#forecast tr[data-hours="24"] td[data-field="pm25"]',
+            )?.textContent ?? '',
+          ),
+        undefined,
+        { timeout: WAIT_MS },
+      );
+      expect(await page.locator('#forecast tr[data-hours]').count()).toBe(7);
+      expect(
+        await page
+          .locator('#forecast tr[data-hours="1"] td[data-field="aqi"] .aqi')
+          .getAttribute('data-category'),
+      ).toBeTruthy();
+
+      // A newer forecast (origin next hour) arrives over the bus: the page reads it back once stored.
+      const hour = Math.floor(Date.now() / 3_600_000) + 1;
+      const forecast = (metric: string, p50: number): Prediction => ({
+        id: `page-test:aq-beijing-huairou:${metric}:${hour * 3_600_000}`,
+        sensorId: 'aq-beijing-huairou',
+        metric,
+        ts: hour * 3_600_000,
+        horizons: Array.from({ length: 72 }, (_, h) => ({
+          minutes: (h + 1) * 60,
+          p10: p50 - 10,
+          p50,
+          p90: p50 + 10,
+        })),
+        model: 'page-test',
+        modelVersion: 'page-test-1',
+        role: 'active',
+        createdAt: Date.now(),
+      });
+      await createPublisher(publisher).publishBatch(predictions, [
+        forecast('pm25', 321),
+        forecast('pm10', 456),
+      ]);
+      await page.waitForFunction(
+        () =>
+          (globalThis as unknown as PageGlobals).document.querySelector(
+            '#forecast tr[data-hours="24"] td[data-field="pm25"]',
+          )?.textContent === '321',
+        undefined,
+        { timeout: WAIT_MS },
+      );
+      expect(
+        await page.locator('#forecast tr[data-hours="24"] td[data-field="pm25-range"]').textContent(),
+      ).toBe('311–331');
+      expect(await page.locator('#forecast tr[data-hours="24"] td[data-field="pm10"]').textContent()).toBe(
+        '456',
+      );
+      expect(await page.locator('#forecast-note').textContent()).toContain('page-test-1');
+      expect(problems).toEqual([]);
+    } finally {
+      publisher.disconnect();
       await page.close();
     }
   }, 90_000);

@@ -10,6 +10,10 @@
   const CHART_WINDOW_MS = 30 * 60_000; // history replayed into a newly selected chart
   const CHART_MAX_POINTS = 2_000;
   const USE_SOCKET = params.get('transport') !== 'poll';
+  const FORECAST_HOURS = [1, 3, 6, 12, 24, 48, 72];
+  // A forecast announced on the socket is read back once the writer has stored it.
+  const FORECAST_RETRY_MS = 1_000;
+  const FORECAST_RETRIES = 10;
   const TABLE_METRICS = ['pm25', 'pm10', 'o3', 'no2', 'so2', 'co', 'temp', 'rh'];
   const LABELS = {
     pm25: 'PM2.5',
@@ -32,6 +36,9 @@
     socketOpen: false,
     cursors: { table: null, chart: null },
     chartSubscribed: false,
+    forecastSubscribed: false,
+    forecast: null, // the selected sensor's newest forecast (GET /predictions/current), or null
+    forecastFor: null, // which sensor `forecast` is of
     dirty: new Set(), // sensors whose rows wait for the next animation frame
     retryMs: 1_000,
     pollTimer: null,
@@ -76,6 +83,8 @@
     return 'offline';
   };
   // Dark categories (red, purple, maroon) need white text to stay readable.
+  const clock = (ms) =>
+    new Date(ms).toLocaleString(undefined, { weekday: 'short', hour: '2-digit', minute: '2-digit' });
   const isDark = (hex) => {
     const n = Number.parseInt(hex.slice(1), 16);
     const [r, g, b] = [(n >> 16) & 255, (n >> 8) & 255, n & 255];
@@ -158,6 +167,7 @@
       if (!response.ok) throw new Error(`the server answered ${response.status}`);
       applySnapshot(await response.json());
       showProblem(null);
+      if (!state.socketOpen) fetchForecast(); // no socket to announce new forecasts: read on each poll
     } catch (error) {
       showProblem(`Could not load the sensors: ${error.message}. Retrying.`);
     }
@@ -203,6 +213,20 @@
     });
   }
 
+  function subscribeForecast() {
+    if (state.forecastSubscribed) send({ type: 'unsubscribe', id: 'forecast' });
+    state.forecastSubscribed = false;
+    if (!state.selected || !state.socket || state.socket.readyState !== WebSocket.OPEN) return;
+    state.forecastSubscribed = true;
+    // Live only: the current forecast comes from the API, the socket says when a newer one is out.
+    send({
+      type: 'subscribe',
+      id: 'forecast',
+      channel: 'predictions',
+      filter: { sensorIds: [state.selected] },
+    });
+  }
+
   function connect() {
     if (!USE_SOCKET || !('WebSocket' in window)) {
       setConnection('polling', 'polling');
@@ -213,8 +237,10 @@
     state.socket = socket;
     socket.addEventListener('open', () => {
       state.chartSubscribed = false;
+      state.forecastSubscribed = false;
       subscribeTable();
       subscribeChart();
+      subscribeForecast();
     });
     socket.addEventListener('message', (message) => {
       let frame;
@@ -255,6 +281,10 @@
         }
         break;
       case 'event':
+        if (frame.channel === 'predictions' && frame.id === 'forecast') {
+          forecastAnnounced(frame.data);
+          break;
+        }
         if (frame.channel !== 'readings') break;
         if (frame.id === 'table') {
           state.cursors.table = frame.cursor;
@@ -402,6 +432,82 @@
     resetChart();
     renderDetail();
     subscribeChart();
+    state.forecast = null;
+    state.forecastFor = null;
+    renderForecast();
+    fetchForecast();
+    subscribeForecast();
+  }
+
+  // --- forecast ----------------------------------------------------------------------------------
+
+  /** Reads the selected sensor's newest forecast; resolves to its origin (epoch ms) or null. */
+  async function fetchForecast() {
+    const id = state.selected;
+    if (!id) return null;
+    try {
+      const response = await fetch(`/api/v1/predictions/current?sensor=${encodeURIComponent(id)}&hours=72`, {
+        headers: { accept: 'application/json' },
+      });
+      if (!response.ok) throw new Error(`the server answered ${response.status}`);
+      const body = await response.json();
+      if (state.selected !== id) return null; // another sensor was picked meanwhile
+      state.forecast = body.sensors.find((s) => s.sensorId === id) ?? null;
+      state.forecastFor = id;
+      renderForecast();
+      return state.forecast ? Date.parse(state.forecast.origin) : null;
+    } catch (error) {
+      $('#forecast-note').textContent = `could not load the forecast: ${error.message}`;
+      return null;
+    }
+  }
+
+  /** A forecast event for the selected sensor: read it back once stored (it may take the writer a moment). */
+  async function forecastAnnounced(prediction) {
+    if (prediction.sensorId !== state.selected || prediction.role === 'shadow') return;
+    for (let attempt = 0; attempt < FORECAST_RETRIES; attempt++) {
+      const origin = await fetchForecast();
+      if ((origin ?? -1) >= prediction.ts || state.selected !== prediction.sensorId) return;
+      await new Promise((resolve) => setTimeout(resolve, FORECAST_RETRY_MS));
+    }
+  }
+
+  function renderForecast() {
+    const forecast = state.forecastFor === state.selected ? state.forecast : null;
+    const note = $('#forecast-note');
+    if (!forecast) {
+      note.textContent =
+        state.forecastFor === state.selected && state.selected
+          ? 'none yet: a sensor needs 72 hours of PM and weather history'
+          : '';
+      $('#forecast').replaceChildren();
+      return;
+    }
+    note.textContent = `from ${clock(Date.parse(forecast.origin))} · model ${forecast.modelVersion} · median and 80% range, µg/m³`;
+    const range = (q) => (q ? `${format(q.p10)}–${format(q.p90)}` : '–');
+    const rows = FORECAST_HOURS.map((h) => forecast.horizons.find((step) => step.hours === h))
+      .filter(Boolean)
+      .map((step) =>
+        el('tr', { dataset: { hours: String(step.hours) } }, [
+          el('th', { text: `+${step.hours} h` }),
+          el('td', { text: clock(Date.parse(step.at)) }),
+          el('td', { className: 'num', dataset: { field: 'pm25' }, text: format(step.pm25?.p50) }),
+          el('td', { className: 'num', dataset: { field: 'pm25-range' }, text: range(step.pm25) }),
+          el('td', { className: 'num', dataset: { field: 'pm10' }, text: format(step.pm10?.p50) }),
+          el('td', { dataset: { field: 'aqi' } }, [aqiBadge(step.aqi && { ...step.aqi, basis: 'forecast' })]),
+        ]),
+      );
+    $('#forecast').replaceChildren(
+      el('tr', {}, [
+        el('th', { text: 'In' }),
+        el('th', { text: 'At' }),
+        el('th', { text: 'PM2.5' }),
+        el('th', { text: 'PM2.5 80%' }),
+        el('th', { text: 'PM10' }),
+        el('th', { text: 'AQI' }),
+      ]),
+      ...rows,
+    );
   }
 
   function renderDetail() {
