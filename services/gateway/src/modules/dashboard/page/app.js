@@ -14,6 +14,7 @@
   // A forecast announced on the socket is read back once the writer has stored it.
   const FORECAST_RETRY_MS = 1_000;
   const FORECAST_RETRIES = 10;
+  const FORECAST_LOOKBACK_MS = 2 * 3_600_000;
   const TABLE_METRICS = ['pm25', 'pm10', 'o3', 'no2', 'so2', 'co', 'temp', 'rh'];
   const LABELS = {
     pm25: 'PM2.5',
@@ -39,6 +40,8 @@
     forecastSubscribed: false,
     forecast: null, // the selected sensor's newest forecast (GET /predictions/current), or null
     forecastFor: null, // which sensor `forecast` is of
+    forecastWanted: 0, // the newest origin the socket announced for the selected sensor
+    forecastReading: false, // a read-back loop is running
     dirty: new Set(), // sensors whose rows wait for the next animation frame
     retryMs: 1_000,
     pollTimer: null,
@@ -218,12 +221,15 @@
     state.forecastSubscribed = false;
     if (!state.selected || !state.socket || state.socket.readyState !== WebSocket.OPEN) return;
     state.forecastSubscribed = true;
-    // Live only: the current forecast comes from the API, the socket says when a newer one is out.
+    // The forecast itself comes from the API; the socket says when a newer one is out. Starting two
+    // hours back, so one published just before the page subscribed (and maybe not stored when the
+    // page first asked) is announced too.
     send({
       type: 'subscribe',
       id: 'forecast',
       channel: 'predictions',
       filter: { sensorIds: [state.selected] },
+      since: `${Date.now() - FORECAST_LOOKBACK_MS}-0`,
     });
   }
 
@@ -434,6 +440,8 @@
     subscribeChart();
     state.forecast = null;
     state.forecastFor = null;
+    state.forecastWanted = 0;
+    state.forecastReading = false; // a loop for the previous sensor ends at its next check
     renderForecast();
     fetchForecast();
     subscribeForecast();
@@ -462,13 +470,27 @@
     }
   }
 
-  /** A forecast event for the selected sensor: read it back once stored (it may take the writer a moment). */
+  /**
+   * A forecast event for the selected sensor: read the newest announced one back once stored (it
+   * may take the writer a moment). Events in a row (both targets, a replay) share one loop.
+   */
   async function forecastAnnounced(prediction) {
     if (prediction.sensorId !== state.selected || prediction.role === 'shadow') return;
-    for (let attempt = 0; attempt < FORECAST_RETRIES; attempt++) {
-      const origin = await fetchForecast();
-      if ((origin ?? -1) >= prediction.ts || state.selected !== prediction.sensorId) return;
-      await new Promise((resolve) => setTimeout(resolve, FORECAST_RETRY_MS));
+    const shown =
+      state.forecastFor === state.selected && state.forecast ? Date.parse(state.forecast.origin) : -1;
+    if (prediction.ts <= Math.max(shown, state.forecastWanted)) return;
+    state.forecastWanted = prediction.ts;
+    if (state.forecastReading) return;
+    state.forecastReading = true;
+    const sensor = state.selected;
+    try {
+      for (let attempt = 0; attempt < FORECAST_RETRIES && state.selected === sensor; attempt++) {
+        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, FORECAST_RETRY_MS));
+        const origin = await fetchForecast();
+        if ((origin ?? -1) >= state.forecastWanted) break;
+      }
+    } finally {
+      state.forecastReading = false;
     }
   }
 
