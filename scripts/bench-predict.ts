@@ -96,13 +96,19 @@ async function throughput() {
     const packed = packForecasts(cache, due, network);
     const window = new Float32Array(packed.window);
     const originHour = new Float32Array(packed.origin);
-    const reference = new Float32Array(packed.reference ?? []);
+    // Raw onnxruntime gets the reference channels the model declares (the scorer picks them itself).
+    const width = ours.referenceWidth;
+    const packedWidth = (packed.reference?.length ?? 0) / (batch * WINDOW_HOURS);
+    const reference = new Float32Array(batch * WINDOW_HOURS * width);
+    for (let row = 0; row < batch * WINDOW_HOURS; row++)
+      for (let r = 0; r < width; r++)
+        reference[row * width + r] = packed.reference?.[row * packedWidth + r] ?? Number.NaN;
     const feeds = () => {
       const f: Record<string, ort.Tensor> = {
         window: new ort.Tensor('float32', window, [batch, WINDOW_HOURS, C]),
         origin_hour: new ort.Tensor('float32', originHour, [batch, 1]),
       };
-      if (hasReference) f.reference = new ort.Tensor('float32', reference, [batch, WINDOW_HOURS, 2]);
+      if (hasReference) f.reference = new ort.Tensor('float32', reference, [batch, WINDOW_HOURS, width]);
       return f;
     };
     const runRaw = async () => {

@@ -9,10 +9,13 @@ import { injectFaults } from './data/inject.ts';
 import { faultFeatures } from './fault/features.ts';
 import { metricReferences, metricSeries } from './fault/samples.ts';
 import { FAULT_CLASSES, FAULT_FEATURE_NAMES, FAULT_METRICS, FAULT_WINDOW } from './fault/spec.ts';
+import { FORECAST_IO } from './forecast/graph.ts';
 import { forecastReference } from './forecast/model.ts';
 import { referenceSeries } from './forecast/samples.ts';
-import { REFERENCE_CHANNELS, WINDOW_HOURS } from './forecast/spec.ts';
+import { HORIZONS, REFERENCE_CHANNELS, WINDOW_HOURS } from './forecast/spec.ts';
 import { mlpForward } from './nn/mlp.ts';
+import { GraphBuilder, int } from './onnx/graph.ts';
+import { DataType } from './onnx/proto.ts';
 import { FaultScorer, ForecastScorer } from './score.ts';
 import { FAULT_FILE, FORECAST_FILE, trainAll } from './train.ts';
 
@@ -234,7 +237,7 @@ describe('bad windows get a clear VALIDATION_FAILED error', () => {
     await rejects(score(w.reference.slice(2)), /reference must hold 72 hourly rows, got 70/);
     await rejects(
       score([...w.reference.slice(1), [40]]),
-      /reference row 71: expected 2 values \(pm25, pm10\)/,
+      /reference row 71: expected 2 or 6 values \(pm25, pm10, pressure, dewpoint, wind_u, wind_v\)/,
     );
     const withNaN = w.reference.map((row) => [...row]);
     (withNaN[3] as (number | null)[])[1] = Number.NaN;
@@ -245,6 +248,60 @@ describe('bad windows get a clear VALIDATION_FAILED error', () => {
       { originTs: w.originTs, values: w.rows },
     ]);
     expect(withNulls).toEqual(without as NonNullable<typeof without>);
+  });
+
+  test('forecast: the older 2-channel reference (PM alone) leaves the network weather unknown', async () => {
+    const w = windowAt(1, 1800);
+    const pmOnly = w.reference.map((row) => row.slice(0, 2));
+    const weatherUnknown = w.reference.map((row) => [...row.slice(0, 2), null, null, null, null]);
+    const [short, long, full] = await forecast.score([
+      { originTs: w.originTs, values: w.rows, reference: pmOnly },
+      { originTs: w.originTs, values: w.rows, reference: weatherUnknown },
+      { originTs: w.originTs, values: w.rows, reference: w.reference },
+    ]);
+    expect(short).toEqual(long as NonNullable<typeof long>);
+    expect(full).not.toEqual(short as NonNullable<typeof short>);
+  });
+
+  test('an older model whose reference input has 2 channels, or none, gets what it declares', async () => {
+    for (const width of [2, 0]) {
+      // A stand-in older model: every forecast value is the last hour's reference PM2.5 (or 7).
+      const g = new GraphBuilder('older');
+      g.input(FORECAST_IO.window, DataType.FLOAT, ['N', WINDOW_HOURS, CHANNELS.length]);
+      const origin = g.input(FORECAST_IO.originHour, DataType.FLOAT, ['N', 1]);
+      let value = g.op('Add', [g.op('Mul', [origin, g.floatConst([0], [1])]), g.floatConst([7], [1])]);
+      if (width > 0) {
+        const reference = g.input(FORECAST_IO.reference, DataType.FLOAT, ['N', WINDOW_HOURS, width]);
+        const last = g.op('Gather', [reference, g.intConst([WINDOW_HOURS - 1], [])], { axis: int(1) });
+        value = g.op('Gather', [last, g.intConst([0], [1])], { axis: int(1) });
+      }
+      g.op(
+        'Expand',
+        [g.op('Reshape', [value, g.intConst([-1, 1, 1, 1], [4])]), g.intConst([1, 2, HORIZONS, 3], [4])],
+        {},
+        { outputs: [FORECAST_IO.forecast] },
+      );
+      g.output(FORECAST_IO.forecast, DataType.FLOAT, ['N', 2, HORIZONS, 3]);
+      const older = await ForecastScorer.load(g.encode({ opsets: { '': 17 }, doc: 'older', metadata: {} }));
+      try {
+        expect(older.referenceWidth).toBe(width);
+        const w = windowAt(1, 1800);
+        const [scored] = await older.score([
+          { originTs: w.originTs, values: w.rows, reference: w.reference },
+        ]);
+        const want = width > 0 ? Math.fround(w.reference[WINDOW_HOURS - 1]?.[0] as number) : 7;
+        expect(scored?.pm10[40]?.p50).toBe(want);
+        const R = REFERENCE_CHANNELS.length;
+        const packed = await older.scorePacked(
+          new Float32Array(w.flat),
+          new Float32Array([w.originTs / HOUR_MS]),
+          new Float32Array(w.refFlat.length).fill(3).map((v, k) => (k % R === 0 ? 11 : v)),
+        );
+        expect(packed[0]).toBe(width > 0 ? 11 : 7);
+      } finally {
+        await older.release();
+      }
+    }
   });
 
   test('faults: unknown metric, wrong length, NaN (null is the way to say missing)', async () => {

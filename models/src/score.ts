@@ -4,7 +4,14 @@ import { CHANNELS } from './data/dataset.ts';
 import { FAULT_IO } from './fault/graph.ts';
 import { FAULT_CLASSES, FAULT_METRICS, FAULT_WINDOW } from './fault/spec.ts';
 import { FORECAST_IO } from './forecast/graph.ts';
-import { HORIZONS, QUANTILES, REFERENCE_CHANNELS, TARGETS, WINDOW_HOURS } from './forecast/spec.ts';
+import {
+  HORIZONS,
+  QUANTILES,
+  REFERENCE_CHANNELS,
+  REFERENCE_WIDTHS,
+  TARGETS,
+  WINDOW_HOURS,
+} from './forecast/spec.ts';
 
 const HOUR_MS = 3_600_000;
 
@@ -16,8 +23,9 @@ export interface ForecastWindow {
   values: ArrayLike<ArrayLike<number>>;
   /**
    * Optional network reference for the same hours: WINDOW_HOURS rows of REFERENCE_CHANNELS values
-   * (the median of the other sensors' PM2.5 and PM10), `null` where unknown. Without it the model
-   * uses the sensor's own values (valid, a little less accurate in the first hours).
+   * (the median of the other sensors' PM2.5 and PM10, the mean of their pressure, dew point, wind
+   * u and v), `null` where unknown; rows of the first 2 alone (the older form) leave the weather
+   * unknown. Without it the model uses the sensor's own values (valid, a little less accurate).
    */
   reference?: ArrayLike<ArrayLike<number | null>>;
 }
@@ -94,13 +102,13 @@ export function packForecastWindows(windows: readonly ForecastWindow[]): {
     }
     for (let h = 0; h < WINDOW_HOURS; h++) {
       const row = w.reference[h] as ArrayLike<number | null>;
-      if (row.length !== R) {
+      if (!REFERENCE_WIDTHS.includes(row.length)) {
         throw invalid(
-          `window ${i} reference row ${h}: expected ${R} values (${REFERENCE_CHANNELS.join(', ')}), got ${row.length}`,
-          { window: i, field: 'reference', row: h, expected: R, got: row.length },
+          `window ${i} reference row ${h}: expected ${REFERENCE_WIDTHS.join(' or ')} values (${REFERENCE_CHANNELS.join(', ')}), got ${row.length}`,
+          { window: i, field: 'reference', row: h, expected: REFERENCE_WIDTHS, got: row.length },
         );
       }
-      for (let r = 0; r < R; r++) {
+      for (let r = 0; r < row.length; r++) {
         const value = row[r];
         // null is "unknown that hour"; NaN or Infinity is a caller's bug.
         if (value !== null && (typeof value !== 'number' || !Number.isFinite(value))) {
@@ -118,7 +126,17 @@ export function packForecastWindows(windows: readonly ForecastWindow[]): {
 
 /** Scores forecast windows with the ONNX forecast model, all windows in one run. */
 export class ForecastScorer {
-  private constructor(readonly session: ort.InferenceSession) {}
+  /**
+   * Reference channels the model takes (the first of REFERENCE_CHANNELS): 0 for a model without
+   * the reference input, 2 for one from before the network weather (PM2.5, PM10), else all.
+   */
+  readonly referenceWidth: number;
+
+  private constructor(readonly session: ort.InferenceSession) {
+    const input = session.inputMetadata.find((m) => m.name === FORECAST_IO.reference);
+    const declared = input && 'shape' in input ? input.shape[2] : undefined;
+    this.referenceWidth = !input ? 0 : typeof declared === 'number' ? declared : REFERENCE_CHANNELS.length;
+  }
 
   /** Loads a model from a path or its bytes. */
   static async load(model: string | Uint8Array): Promise<ForecastScorer> {
@@ -131,7 +149,9 @@ export class ForecastScorer {
 
   /**
    * Raw outputs for packed inputs: [N × TARGETS × HORIZONS × QUANTILES] µg/m³ (the fast path).
-   * `reference` is [N × WINDOW_HOURS × REFERENCE_CHANNELS], NaN = unknown; omitted = all unknown.
+   * `reference` is [N × WINDOW_HOURS × W], W of REFERENCE_WIDTHS (the first W REFERENCE_CHANNELS),
+   * NaN = unknown; omitted = all unknown. The model gets the first channels it takes (channels it
+   * takes beyond W are unknown), so an older model (2 channels, or no reference input) is fed right.
    */
   async scorePacked(
     window: Float32Array,
@@ -139,18 +159,17 @@ export class ForecastScorer {
     reference?: Float32Array,
   ): Promise<Float32Array> {
     const n = origin.length;
-    const R = REFERENCE_CHANNELS.length;
+    const R = this.referenceWidth;
     const feeds: Record<string, ort.Tensor> = {
       [FORECAST_IO.window]: new ort.Tensor('float32', window, [n, WINDOW_HOURS, CHANNELS.length]),
       [FORECAST_IO.originHour]: new ort.Tensor('float32', origin, [n, 1]),
     };
-    // A model from before the reference input (an uploaded older version) is still served.
-    if (this.session.inputNames.includes(FORECAST_IO.reference)) {
-      feeds[FORECAST_IO.reference] = new ort.Tensor(
-        'float32',
-        reference ?? new Float32Array(n * WINDOW_HOURS * R).fill(Number.NaN),
-        [n, WINDOW_HOURS, R],
-      );
+    if (R > 0) {
+      feeds[FORECAST_IO.reference] = new ort.Tensor('float32', referenceFor(reference, n, R), [
+        n,
+        WINDOW_HOURS,
+        R,
+      ]);
     }
     const result = await this.session.run(feeds);
     return (result[FORECAST_IO.forecast] as ort.Tensor).data as Float32Array;
@@ -177,6 +196,18 @@ export class ForecastScorer {
   release(): Promise<void> {
     return this.session.release();
   }
+}
+
+/** A packed reference ([n × WINDOW_HOURS × W], W inferred) as the R channels a model takes. */
+function referenceFor(reference: Float32Array | undefined, n: number, R: number): Float32Array {
+  const W = reference && n > 0 ? reference.length / (n * WINDOW_HOURS) : 0;
+  if (reference && W === R) return reference;
+  const out = new Float32Array(n * WINDOW_HOURS * R).fill(Number.NaN);
+  if (!reference || W === 0) return out;
+  const keep = Math.min(W, R);
+  for (let row = 0; row < n * WINDOW_HOURS; row++)
+    for (let r = 0; r < keep; r++) out[row * R + r] = reference[row * W + r] as number;
+  return out;
 }
 
 /** One fault request: a metric's hourly values (null = no reading) and, if known, the network reference. */

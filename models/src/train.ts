@@ -99,7 +99,7 @@ function writeForecast(result: ForecastTraining, training: ModelCard['training']
     version,
     task: 'forecast',
     opset: OPSET,
-    family: `Mean of ${result.params.nets.length} quantile networks (${FEATURE_NAMES.length} features → ${result.params.nets[0]?.hidden} ReLU + linear skip → p10/p50/p90 change from the origin in log1p space at horizon knots ${KNOTS.join(', ')} h, pinball loss weighted to µg/m³, Adam) blended per horizon with a ridge on log1p targets; features engineered in the graph, including the network reference; blend and interval scales chosen on the tune slice`,
+    family: `Mean of ${result.params.nets.length} quantile networks (${FEATURE_NAMES.length} features → ${result.params.nets[0]?.hidden} ReLU + linear skip → p10/p50/p90 change from the origin in log1p space at horizon knots ${KNOTS.join(', ')} h, pinball loss weighted to µg/m³, Adam) blended per horizon with a ridge on log1p targets; features engineered in the graph, including the network reference (median PM of the other sensors, the network's mean weather: the latter read by the networks only); blend and interval scales chosen on the tune slice`,
     inputs: [
       {
         name: FORECAST_IO.window,
@@ -119,7 +119,7 @@ function writeForecast(result: ForecastTraining, training: ModelCard['training']
         type: 'float32',
         shape: ['N', WINDOW_HOURS, REFERENCE_CHANNELS.length],
         description:
-          'The same hours of the network reference: per hour the median of the other sensors’ raw PM2.5 and PM10 (NaN when fewer than two report or no neighbours are known). NaN hours take the sensor’s own value, so an all-NaN reference is valid (somewhat less accurate in the first hours, see details.withoutReference).',
+          'The same hours of the network reference: per hour the median of the other sensors’ raw PM2.5 and PM10, and the network’s weather: the mean over every reporting sensor (own included) of pressure (hPa), dew point (°C) and wind as u = speed·sin(direction), v = speed·cos(direction) (m/s; averaged as vectors, never as degrees). NaN when fewer than two other sensors report (wind: with both speed and direction) or no neighbours are known. NaN hours take the sensor’s own value, so an all-NaN reference is valid (less accurate, see details.withoutReference). A caller with the PM channels alone sends NaN for the weather.',
         order: REFERENCE_CHANNELS,
       },
     ],
@@ -133,7 +133,7 @@ function writeForecast(result: ForecastTraining, training: ModelCard['training']
       },
     ],
     normalisation:
-      'In the graph: pollutants, rain and the reference as log1p(max(x, 0)), wind as u/v components, dew-point spread, reference minus own; lags and block means of those; hour-of-day and weekday one-hots (UTC) and seasonal harmonics; standardised with the training means and deviations stored in the graph. Output = expm1(log1p quantiles), ≥ 0.',
+      'In the graph: pollutants, rain and the reference PM as log1p(max(x, 0)), wind as u/v components, dew-point spread, reference PM minus own, the network weather as is (own values where unknown); lags and block means of those; hour-of-day and weekday one-hots (UTC) and seasonal harmonics; standardised with the training means and deviations stored in the graph. Output = expm1(log1p quantiles), ≥ 0.',
     training,
     metrics: result.tune,
     details: {

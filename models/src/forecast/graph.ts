@@ -1,7 +1,7 @@
 import { CHANNELS } from '../data/dataset.ts';
 import { GraphBuilder, int } from '../onnx/graph.ts';
 import { DataType } from '../onnx/proto.ts';
-import { BASE_FEATURES, type ForecastParams, selectionMatrix } from './model.ts';
+import { BASE_FEATURES, type ForecastParams, SELECTION_BLOCKS, selectionMatrix } from './model.ts';
 import { HEADS_PER_TARGET, knotMatrix } from './net.ts';
 import {
   CALENDAR_FEATURES,
@@ -11,7 +11,6 @@ import {
   QUANTILES,
   REFERENCE_CHANNELS,
   TARGETS,
-  TRANSFORMED,
   WINDOW_FEATURES,
   WINDOW_HOURS,
   YEAR_HOURS,
@@ -58,17 +57,36 @@ export function forecastGraph(
   const v = g.op('Mul', [speed, g.op('Cos', [radians])]);
   const spread = g.op('Sub', [pick([IN.temp]), pick([IN.dewpoint])]);
   // Reference hours the caller does not know (NaN) take the sensor's own value (see transformHour).
-  const own = log1p(pick(REFERENCE_CHANNELS.map((metric) => CHANNELS.indexOf(metric))));
-  const ref = g.op('Where', [g.op('IsNaN', [reference]), own, log1p(reference)]);
+  const refPick = (indices: number[]) =>
+    g.op('Gather', [reference, g.intConst(indices, [indices.length])], { axis: int(2) });
+  const refPm = refPick([0, 1]);
+  const own = log1p(pick([IN.pm25, IN.pm10]));
+  const ref = g.op('Where', [g.op('IsNaN', [refPm]), own, log1p(refPm)]);
   const gap = g.op('Sub', [ref, own]);
-  const transformed = g.op('Concat', [pollutants, weather, rain, speed, u, v, spread, ref, gap], {
-    axis: int(2),
-  });
-  const flat = g.op('Reshape', [transformed, g.intConst([-1, WINDOW_HOURS * TRANSFORMED.length], [2])]);
-  const windowFeatures = g.op('MatMul', [
-    flat,
-    g.floatConst(selectionMatrix(), [WINDOW_HOURS * TRANSFORMED.length, WINDOW_FEATURES.length]),
-  ]);
+  // The network's weather (pressure, dew point, wind u/v means); unknown hours take the own values.
+  const refWeather = refPick([2, 3, 4, 5]);
+  const ownWeather = g.op('Concat', [pick([IN.pressure, IN.dewpoint]), u, v], { axis: int(2) });
+  const netWeather = g.op('Where', [g.op('IsNaN', [refWeather]), ownWeather, refWeather]);
+  if (REFERENCE_CHANNELS.join() !== 'pm25,pm10,pressure,dewpoint,wind_u,wind_v')
+    throw new Error('the graph reads the reference channels in this order');
+  // Lags and means: one MatMul per block of transformed channels (SELECTION_BLOCKS).
+  const blocks = [
+    g.op('Concat', [pollutants, weather, rain, speed, u, v, spread, ref, gap], { axis: int(2) }),
+    netWeather,
+  ];
+  if (blocks.length !== SELECTION_BLOCKS.length) throw new Error('one graph block per selection block');
+  const windowFeatures = g.op(
+    'Concat',
+    SELECTION_BLOCKS.map((block, b) => {
+      const T = block.channels[1] - block.channels[0];
+      const flat = g.op('Reshape', [blocks[b] as string, g.intConst([-1, WINDOW_HOURS * T], [2])]);
+      return g.op('MatMul', [
+        flat,
+        g.floatConst(selectionMatrix(block), [WINDOW_HOURS * T, block.features[1] - block.features[0]]),
+      ]);
+    }),
+    { axis: int(1) },
+  );
 
   // Calendar: hour-of-day and weekday one-hots, seasonal harmonics (see calendarFeatures).
   const hour = g.op('Mod', [origin, g.floatConst([24], [1])], { fmod: int(1) });

@@ -145,16 +145,39 @@ export function forecastReference(
   return out;
 }
 
-/** The selection matrix [WINDOW_HOURS·TRANSFORMED × WINDOW_FEATURES] turning a transformed window into lags and means. */
-export function selectionMatrix(): Float32Array {
-  const T = TRANSFORMED.length;
-  const FW = WINDOW_FEATURES.length;
+/**
+ * The transformed window in blocks of channels, each with the contiguous run of WINDOW_FEATURES
+ * over it: the graph turns each into its lags and means with one MatMul (one selection matrix over
+ * every channel and feature would be mostly zeros, and the graph over the gateway's 1 MiB upload).
+ */
+export const SELECTION_BLOCKS: readonly { channels: [number, number]; features: [number, number] }[] =
+  (() => {
+    const split = TRANSFORMED.indexOf('ref_pressure');
+    const first = WINDOW_FEATURES.findIndex((f) => f.channel >= split);
+    if (first < 0 || WINDOW_FEATURES.slice(first).some((f) => f.channel < split))
+      throw new Error('the network weather features must come last');
+    return [
+      { channels: [0, split], features: [0, first] },
+      { channels: [split, TRANSFORMED.length], features: [first, WINDOW_FEATURES.length] },
+    ];
+  })();
+
+/**
+ * The selection matrix of a block, [WINDOW_HOURS·(its channels) × (its features)], turning that
+ * part of the transformed window (hours × its channels, row-major) into its lags and means.
+ */
+export function selectionMatrix(block: (typeof SELECTION_BLOCKS)[number]): Float32Array {
+  const [c0, c1] = block.channels;
+  const [f0, f1] = block.features;
+  const T = c1 - c0;
+  const FW = f1 - f0;
   const s = new Float32Array(WINDOW_HOURS * T * FW);
-  WINDOW_FEATURES.forEach((feature, i) => {
+  for (let i = f0; i < f1; i++) {
+    const feature = WINDOW_FEATURES[i] as (typeof WINDOW_FEATURES)[number];
     const share = 1 / (feature.to - feature.from + 1);
     for (let back = feature.from; back <= feature.to; back++) {
-      s[((WINDOW_HOURS - 1 - back) * T + feature.channel) * FW + i] = share;
+      s[((WINDOW_HOURS - 1 - back) * T + feature.channel - c0) * FW + i - f0] = share;
     }
-  });
+  }
   return s;
 }

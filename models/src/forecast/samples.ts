@@ -4,7 +4,10 @@ import { networkReference } from '../data/inject.ts';
 import {
   FEATURE_NAMES,
   HORIZONS,
+  networkMean,
   REFERENCE_CHANNELS,
+  REFERENCE_KINDS,
+  referenceValues,
   TARGETS,
   TRANSFORMED,
   WINDOW_HOURS,
@@ -39,19 +42,47 @@ export interface SampleOptions {
 
 /**
  * Per station, the reference input over the whole grid ([hours × REFERENCE_CHANNELS]): the median
- * of the other stations' raw values each hour, NaN when fewer than two report.
+ * of the other stations' raw PM and the network's mean weather each hour (see networkMean), NaN
+ * when fewer than two others report.
  */
 export function referenceSeries(dataset: Dataset): Float32Array[] {
   const R = REFERENCE_CHANNELS.length;
-  const perChannel = REFERENCE_CHANNELS.map((metric) => networkReference(dataset, CHANNELS.indexOf(metric)));
-  return dataset.stations.map((_, s) => {
-    const out = new Float32Array(dataset.hours * R);
-    perChannel.forEach((series, r) => {
-      const own = series[s] as Float32Array;
-      for (let h = 0; h < dataset.hours; h++) out[h * R + r] = own[h] as number;
+  const C = CHANNELS.length;
+  const S = dataset.stations.length;
+  const out = dataset.stations.map(() => new Float32Array(dataset.hours * R));
+  REFERENCE_CHANNELS.forEach((metric, r) => {
+    if (REFERENCE_KINDS[r] !== 'median') return;
+    const series = networkReference(dataset, CHANNELS.indexOf(metric));
+    series.forEach((own, s) => {
+      const into = out[s] as Float32Array;
+      for (let h = 0; h < dataset.hours; h++) into[h * R + r] = own[h] as number;
     });
-    return out;
   });
+  const own = new Float64Array(S * R);
+  const sum = new Float64Array(R);
+  const count = new Float64Array(R);
+  for (let h = 0; h < dataset.hours; h++) {
+    sum.fill(0);
+    count.fill(0);
+    for (let s = 0; s < S; s++) {
+      referenceValues((dataset.stations[s] as Dataset['stations'][number]).values, h * C, own, s * R);
+      for (let r = 0; r < R; r++) {
+        const value = own[s * R + r] as number;
+        if (REFERENCE_KINDS[r] !== 'mean' || Number.isNaN(value)) continue;
+        sum[r] = (sum[r] as number) + value;
+        count[r] = (count[r] as number) + 1;
+      }
+    }
+    for (let s = 0; s < S; s++)
+      for (let r = 0; r < R; r++)
+        if (REFERENCE_KINDS[r] === 'mean')
+          (out[s] as Float32Array)[h * R + r] = networkMean(
+            sum[r] as number,
+            count[r] as number,
+            !Number.isNaN(own[s * R + r] as number),
+          );
+  }
+  return out;
 }
 
 const TARGET_CHANNELS = TARGETS.map((target) => CHANNELS.indexOf(target));

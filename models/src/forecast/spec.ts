@@ -59,15 +59,61 @@ export const TRANSFORMED = [
   'log_ref_pm10',
   'ref_gap_pm25',
   'ref_gap_pm10',
+  'ref_pressure',
+  'ref_dewpoint',
+  'ref_wind_u',
+  'ref_wind_v',
 ] as const;
 export type Transformed = (typeof TRANSFORMED)[number];
 
 /**
- * The optional reference input: per hour, the median of the other sensors' PM2.5 and PM10 (the
- * network reference the fault model reads too). NaN where unknown: the sensor's own value stands in,
- * which makes the reference features say "the network is where I am".
+ * The optional reference input, per hour: the median of the *other* sensors' PM2.5 and PM10 (the
+ * network reference the fault model reads too) and the network's weather, the mean over every
+ * reporting sensor of pressure, dew point and wind as u/v components (the wind averaged as a
+ * vector, never as degrees; see networkMean). NaN where fewer than two others report: the sensor's
+ * own value stands in, which makes the reference features say "the network is where I am".
  */
-export const REFERENCE_CHANNELS = ['pm25', 'pm10'] as const;
+export const REFERENCE_CHANNELS = ['pm25', 'pm10', 'pressure', 'dewpoint', 'wind_u', 'wind_v'] as const;
+export type ReferenceChannel = (typeof REFERENCE_CHANNELS)[number];
+/** How each reference channel summarises the other sensors. */
+export const REFERENCE_KINDS: readonly ('median' | 'mean')[] = REFERENCE_CHANNELS.map((name) =>
+  name === 'pm25' || name === 'pm10' ? 'median' : 'mean',
+);
+/**
+ * Reference widths a caller may send: the first 2 channels (PM2.5, PM10: the reference of the
+ * models before the network weather) or all of them. A model takes the first channels it declares.
+ */
+export const REFERENCE_WIDTHS: readonly number[] = [2, REFERENCE_CHANNELS.length];
+
+/**
+ * One sensor's own value of every reference channel in one raw hour (CHANNELS order), written to
+ * `out[outOffset + r]`; NaN where unknown (wind u/v need both speed and direction).
+ */
+export function referenceValues(
+  raw: ArrayLike<number>,
+  offset: number,
+  out: Float64Array,
+  outOffset = 0,
+): void {
+  const speed = raw[offset + IN.windSpeed] as number;
+  const radians = ((raw[offset + IN.windDir] as number) * Math.PI) / 180;
+  out[outOffset] = raw[offset + IN.pm25] as number;
+  out[outOffset + 1] = raw[offset + IN.pm10] as number;
+  out[outOffset + 2] = raw[offset + IN.pressure] as number;
+  out[outOffset + 3] = raw[offset + IN.dewpoint] as number;
+  out[outOffset + 4] = speed * Math.sin(radians);
+  out[outOffset + 5] = speed * Math.cos(radians);
+}
+
+/**
+ * A network weather channel from the sum and count over every sensor that reported that hour (own
+ * included: the network's weather is one value per hour, so the predictor computes it once per
+ * hour rather than once per sensor), NaN when fewer than two *other* sensors reported, as for the
+ * medians. `ownReports`: whether the sensor's own value was among them.
+ */
+export function networkMean(sum: number, count: number, ownReports: boolean): number {
+  return count - (ownReports ? 1 : 0) < 2 ? Number.NaN : sum / count;
+}
 
 /**
  * Maps one raw hour (CHANNELS order) and its reference (REFERENCE_CHANNELS order, NaN = unknown)
@@ -98,12 +144,18 @@ export function transformHour(
   out[outOffset + 11] = get(IN.windSpeed) * Math.sin(radians);
   out[outOffset + 12] = get(IN.windSpeed) * Math.cos(radians);
   out[outOffset + 13] = get(IN.temp) - get(IN.dewpoint);
-  for (let r = 0; r < REFERENCE_CHANNELS.length; r++) {
+  for (let r = 0; r < 2; r++) {
     const value = reference[referenceOffset + r] as number;
     const own = out[outOffset + r] as number;
     const ref = Number.isNaN(value) ? own : log1p(value);
     out[outOffset + 14 + r] = ref;
     out[outOffset + 16 + r] = ref - own;
+  }
+  // Network weather: pressure, dew point, wind u, wind v; unknown hours take the own value.
+  const owns = [7, 8, 11, 12];
+  for (let k = 0; k < 4; k++) {
+    const value = reference[referenceOffset + 2 + k] as number;
+    out[outOffset + 18 + k] = Number.isNaN(value) ? (out[outOffset + (owns[k] as number)] as number) : value;
   }
 }
 
@@ -170,6 +222,10 @@ export const WINDOW_FEATURES: readonly WindowFeature[] = [
   ...lags('ref_gap_pm25', [0]),
   ...means('ref_gap_pm25', [[0, 5]]),
   ...lags('ref_gap_pm10', [0]),
+  ...(['ref_pressure', 'ref_dewpoint', 'ref_wind_u', 'ref_wind_v'] as const).flatMap((name) => [
+    ...lags(name, [0, 3, 6, 12, 24]),
+    ...means(name, [[0, 5]]),
+  ]),
 ];
 
 /** Calendar features of the origin hour (UTC): hour-of-day one-hot, day-of-week one-hot, seasonal harmonics. */

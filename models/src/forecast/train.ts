@@ -152,13 +152,28 @@ export interface ForecastTrainOptions {
 
 /** Horizon knots of the network: dense where the forecast changes fast, sparse where it settles. */
 export const KNOTS = [1, 2, 3, 4, 6, 9, 12, 18, 24, 36, 48, 72];
+/**
+ * Features the ridge uses: all but the network weather, which only the networks read (in the ridge
+ * it made the long horizons worse on the tune slice, where the ridge carries the blend).
+ */
+export const RIDGE_FEATURES: readonly boolean[] = FEATURE_NAMES.map(
+  (name) => !/^ref_(pressure|dewpoint|wind_u|wind_v)_/.test(name),
+);
 /** Candidate weights of the network's median in the per-horizon blend. */
 const BLENDS = [0, 0.25, 0.5, 0.75, 1];
 
 function fitMembers(samples: ForecastSamples, options: ForecastTrainOptions) {
   const F = FEATURE_NAMES.length;
   const O = TARGETS.length * HORIZONS;
-  const ridge = fitRidge(samples.features, samples.targets, samples.count, F, O, options.lambda);
+  const ridge = fitRidge(
+    samples.features,
+    samples.targets,
+    samples.count,
+    F,
+    O,
+    options.lambda,
+    RIDGE_FEATURES,
+  );
   const base = new Float64Array(samples.count * TARGETS.length);
   for (let i = 0; i < samples.count; i++)
     BASE_FEATURES.forEach((index, t) => {

@@ -69,6 +69,8 @@ export function fitRidge(
   cols: number,
   outputs: number,
   lambda: number,
+  /** Columns the ridge may use (all when omitted): the others get weight 0 but are standardised. */
+  use?: readonly boolean[],
 ): { mean: Float64Array; std: Float64Array; weights: Float64Array; bias: Float64Array } {
   const { mean, std } = standardiser(x, rows, cols);
   const yMean = new Float64Array(outputs);
@@ -88,7 +90,7 @@ export function fitRidge(
   const z = new Float64Array(cols);
   for (let i = 0; i < rows; i++) {
     for (let j = 0; j < cols; j++)
-      z[j] = ((x[i * cols + j] as number) - (mean[j] as number)) / (std[j] as number);
+      z[j] = use && !use[j] ? 0 : ((x[i * cols + j] as number) - (mean[j] as number)) / (std[j] as number);
     for (let j = 0; j < cols; j++) {
       const zj = z[j] as number;
       if (zj === 0) continue;

@@ -1,5 +1,14 @@
 import { expect, test } from 'bun:test';
-import { MedianTable, medianExcluding } from './reference.ts';
+import {
+  CHANNELS,
+  REFERENCE_CHANNELS,
+  REFERENCE_KINDS,
+  referenceValues,
+  WINDOW_HOURS,
+} from '@sensormesh/models';
+import { HourCache } from './cache.ts';
+import { MedianTable, medianExcluding, NetworkReference } from './reference.ts';
+import { packForecasts } from './score.ts';
 
 /** The training code's definition: sort the others and take the middle. */
 function naive(values: number[], skipIndex: number): number {
@@ -30,4 +39,62 @@ test('the median without one sensor equals sorting the others, ties and short co
     expect(table.get(0, values[skip] as number)).toEqual(naive(values, skip));
     expect(table.get(0, Number.NaN)).toEqual(naive(values, -1));
   }
+});
+
+test('the forecast reference: median PM of the others, the network’s mean weather (wind as vectors), unknown under two others', () => {
+  let seed = 11;
+  const random = () => {
+    seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+    return seed / 2 ** 31;
+  };
+  const cache = new HourCache();
+  const last = 500_000;
+  // Due: `a` (a complete window) and `e` (pressure and wind speed missing some hours, gaps the fill
+  // closes). The others often miss a value: hours with fewer than two others reporting are common.
+  const due = ['a', 'e'];
+  const sensors = ['a', 'e', 'b', 'c', 'd'];
+  const rows = new Map<string, number[]>();
+  for (const id of sensors) {
+    for (let hour = last - WINDOW_HOURS + 1; hour <= last; hour++) {
+      const gap = due.includes(id) ? () => false : () => random() < 0.3;
+      const row = CHANNELS.map((_, c) => (gap() ? Number.NaN : c === 11 ? random() * 360 : 1000 * random()));
+      if (id === 'e' && (hour - last + WINDOW_HOURS - 1) % 7 === 3) {
+        row[CHANNELS.indexOf('pressure')] = Number.NaN;
+        row[CHANNELS.indexOf('wind_speed')] = Number.NaN;
+      }
+      cache.put(id, hour, row);
+      rows.set(`${id}:${hour}`, Array.from(new Float32Array(row)));
+    }
+  }
+  const packed = packForecasts(
+    cache,
+    due.map((sensorId) => ({ sensorId, hour: last })),
+    new NetworkReference(cache),
+  );
+  expect(packed.kept.map((k) => k.sensorId)).toEqual(due);
+  const R = REFERENCE_CHANNELS.length;
+  const own = new Float64Array(R);
+  due.forEach((id, i) => {
+    for (let h = 0; h < WINDOW_HOURS; h++) {
+      const hour = last - WINDOW_HOURS + 1 + h;
+      const values = sensors.map((sensor) => {
+        referenceValues(rows.get(`${sensor}:${hour}`) as number[], 0, own);
+        return { sensor, values: Array.from(own) };
+      });
+      REFERENCE_CHANNELS.forEach((_, r) => {
+        const got = packed.reference?.[(i * WINDOW_HOURS + h) * R + r] as number;
+        const present = values.filter((v) => !Number.isNaN(v.values[r] as number));
+        const others = present.filter((v) => v.sensor !== id).map((v) => v.values[r] as number);
+        if (others.length < 2) {
+          expect(got).toBeNaN();
+          return;
+        }
+        const want =
+          REFERENCE_KINDS[r] === 'median'
+            ? naive(others, -1)
+            : present.reduce((a, v) => a + (v.values[r] as number), 0) / present.length;
+        expect(got).toBeCloseTo(Math.fround(want), 3);
+      });
+    }
+  });
 });

@@ -1,51 +1,78 @@
-import { CHANNELS } from '@sensormesh/models';
+import { CHANNELS, REFERENCE_CHANNELS, REFERENCE_KINDS, referenceValues } from '@sensormesh/models';
 import type { HourCache } from './cache.ts';
 
 /**
  * The fault model's network reference: per hour and channel, the median of the *other* sensors'
  * values (NaN when fewer than two report), as in training (models/src/data/inject.ts). Each hour's
  * values are sorted once; a sensor's own value is then skipped by index, so a reference costs
- * O(1) per sensor instead of a sort per sensor.
+ * O(1) per sensor instead of a sort per sensor. The same sweep sums the network's weather for the
+ * forecast model's reference (REFERENCE_CHANNELS of kind mean: see networkMean in the models).
  */
 const C = CHANNELS.length;
+const R = REFERENCE_CHANNELS.length;
+/** Reference channels that are network means (weather), as indices into REFERENCE_CHANNELS. */
+export const MEAN_CHANNELS: readonly number[] = REFERENCE_CHANNELS.flatMap((_, r) =>
+  REFERENCE_KINDS[r] === 'mean' ? [r] : [],
+);
+
+interface HourSweep {
+  stamp: number;
+  /** Per channel, the sorted values of every sensor that reported. */
+  columns: Float64Array[];
+  /** Per MEAN_CHANNELS entry: sum and count over every sensor that reported. */
+  sums: Float64Array;
+}
 
 export class NetworkReference {
-  private readonly sorted = new Map<number, { stamp: number; values: Float64Array }>();
+  private readonly hours = new Map<number, HourSweep>();
 
   constructor(private readonly cache: HourCache) {}
 
-  private column(hour: number, channel: number): Float64Array {
-    const key = hour * C + channel;
+  private sweep(hour: number): HourSweep {
     const stamp = this.cache.hourStamp(hour);
-    const memo = this.sorted.get(key);
-    if (memo && memo.stamp === stamp) return memo.values;
+    const memo = this.hours.get(hour);
+    if (memo && memo.stamp === stamp) return memo;
     // Every channel of the hour in one sweep over the sensors: one lookup per sensor, not per channel.
     const columns = Array.from({ length: C }, () => [] as number[]);
     const row = new Float32Array(C);
+    const own = new Float64Array(R);
+    const sums = new Float64Array(MEAN_CHANNELS.length * 2);
     for (const id of this.cache.ids()) {
       if (!this.cache.row(id, hour, row)) continue;
       for (let c = 0; c < C; c++)
         if (!Number.isNaN(row[c] as number)) (columns[c] as number[]).push(row[c] as number);
+      referenceValues(row, 0, own);
+      MEAN_CHANNELS.forEach((r, k) => {
+        const value = own[r] as number;
+        if (Number.isNaN(value)) return;
+        sums[k * 2] = (sums[k * 2] as number) + value;
+        sums[k * 2 + 1] = (sums[k * 2 + 1] as number) + 1;
+      });
     }
-    for (let c = 0; c < C; c++) {
-      this.sorted.set(hour * C + c, { stamp, values: Float64Array.from(columns[c] as number[]).sort() });
-    }
-    return (this.sorted.get(key) as { values: Float64Array }).values;
+    const sweep = { stamp, columns: columns.map((values) => Float64Array.from(values).sort()), sums };
+    this.hours.set(hour, sweep);
+    return sweep;
   }
 
   /** Median of the other sensors' values at `hour` on `channel`, given this sensor's own value (NaN = none). */
   median(hour: number, channel: number, own: number): number {
-    return medianExcluding(this.column(hour, channel), own);
+    return medianExcluding(this.values(hour, channel), own);
   }
 
   /** The sorted values of every sensor at `hour` on `channel` (for medianExcluding in a loop). */
   values(hour: number, channel: number): Float64Array {
-    return this.column(hour, channel);
+    return this.sweep(hour).columns[channel] as Float64Array;
   }
 
-  /** Forgets medians of hours before `hour` (they will not be asked for again). */
+  /** Sum and count over every reporting sensor of MEAN_CHANNELS entry `k` at `hour`. */
+  sum(hour: number, k: number): { sum: number; count: number } {
+    const sums = this.sweep(hour).sums;
+    return { sum: sums[k * 2] as number, count: sums[k * 2 + 1] as number };
+  }
+
+  /** Forgets hours before `hour` (they will not be asked for again). */
   prune(hour: number): void {
-    for (const key of this.sorted.keys()) if (key < hour * C) this.sorted.delete(key);
+    for (const key of this.hours.keys()) if (key < hour) this.hours.delete(key);
   }
 }
 

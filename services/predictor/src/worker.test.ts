@@ -1,6 +1,13 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { type Anomaly, type FaultShadowVerdict, type Prediction, readings } from '@sensormesh/bus';
-import { CHANNELS, ForecastScorer, type ModelCard } from '@sensormesh/models';
+import {
+  CHANNELS,
+  ForecastScorer,
+  type ModelCard,
+  REFERENCE_CHANNELS,
+  REFERENCE_KINDS,
+  referenceValues,
+} from '@sensormesh/models';
 import { listModelVersions, type ModelVersionRow, putModelVersions } from '@sensormesh/store';
 import { useServers } from '@sensormesh/testkit';
 import { DEFAULT_MODELS_DIR } from './registry.ts';
@@ -16,8 +23,10 @@ const H0 = SLICE_START / HOUR_MS;
 const ids = () => slice.map((s) => `aq-${s.station}`);
 
 /**
- * The network reference the predictor sends with a window: the other stations' median PM per
- * hour, for the window's last hour only over the stations whose hour had closed by then (`closed`).
+ * The network reference the predictor sends with a window (REFERENCE_CHANNELS): the other
+ * stations' median PM and the network's mean pressure, dew point and wind u/v (over every station,
+ * own included; unknown under two others) per hour, for the window's last hour only over the
+ * stations whose hour had closed by then (`closed`).
  */
 function referenceOf(
   station: string,
@@ -33,13 +42,19 @@ function referenceOf(
       ? (sorted[mid] as number)
       : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
   };
+  const own = new Float64Array(REFERENCE_CHANNELS.length);
   return Array.from({ length: to - from }, (_, i) => {
-    const others = slice.filter(
-      (s) => s.station !== station && (from + i < to - 1 || closed.has(`aq-${s.station}`)),
-    );
-    return ['pm25', 'pm10'].map((metric) =>
-      median(others.map((s) => (s.hours[from + i] as number[])[CHANNELS.indexOf(metric)] as number)),
-    );
+    const reporting = slice.filter((s) => from + i < to - 1 || closed.has(`aq-${s.station}`));
+    const values = reporting.map((s) => {
+      referenceValues(s.hours[from + i] as number[], 0, own);
+      return { station: s.station, values: Array.from(own) };
+    });
+    const others = values.filter((v) => v.station !== station);
+    return REFERENCE_CHANNELS.map((_, r) => {
+      if (REFERENCE_KINDS[r] === 'median') return median(others.map((v) => v.values[r] as number));
+      if (others.length < 2) return null;
+      return values.reduce((sum, v) => sum + (v.values[r] as number), 0) / values.length;
+    });
   });
 }
 

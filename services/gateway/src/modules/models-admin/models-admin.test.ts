@@ -119,6 +119,33 @@ describe('bad uploads get a 422 naming the problem, and nothing is registered or
       expect(reordered.json.error.message).toContain('order must be');
     });
   });
+
+  test('the forecast reference: 6 channels or the older 2 (PM alone), in the catalogue order; the graph must say the same', async () => {
+    await registersNothing(async () => {
+      const withReference = (shape: unknown[], order: string[]) =>
+        JSON.stringify({
+          ...forecast.card,
+          inputs: (forecast.card.inputs as { name: string }[]).map((input) =>
+            input.name === 'reference' ? { ...input, shape, order } : input,
+          ),
+        });
+      const three = await upload(
+        gw,
+        admin,
+        forecast.bytes,
+        withReference(['N', 72, 3], ['pm25', 'pm10', 'pressure']),
+      );
+      expect(three.status).toBe(422);
+      expect(three.json.error.message).toContain('reference must be float32 [N, 72, 2] or [N, 72, 6]');
+      const swapped = await upload(gw, admin, forecast.bytes, withReference(['N', 72, 2], ['pm10', 'pm25']));
+      expect(swapped.status).toBe(422);
+      expect(swapped.json.error.message).toContain('reference order must be pm25, pm10');
+      // The older form passes the card's contract; this graph takes 6 channels, so the graph check refuses it.
+      const older = await upload(gw, admin, forecast.bytes, withReference(['N', 72, 2], ['pm25', 'pm10']));
+      expect(older.status).toBe(422);
+      expect(older.json.error.message).toContain("the graph's reference does not match the card");
+    });
+  });
 });
 
 describe('registry', () => {

@@ -9,6 +9,8 @@ import {
   HORIZONS,
   type ModelCard,
   QUANTILES,
+  REFERENCE_CHANNELS,
+  REFERENCE_WIDTHS,
   sha256,
   TARGETS,
   WINDOW_HOURS,
@@ -26,14 +28,26 @@ interface Port {
   shape: (number | string)[];
   order?: readonly string[];
   optional?: boolean;
+  /** Other shapes the port may have (older models' reference: fewer channels). */
+  shapes?: (number | string)[][];
+  /** The declared order, if any, must be the first channels of this list (as many as the last dimension). */
+  orderPrefixOf?: readonly string[];
 }
 const CONTRACT: Record<ModelCard['task'], { inputs: Port[]; outputs: Port[] }> = {
   forecast: {
     inputs: [
       { name: 'window', type: 'float32', shape: ['N', WINDOW_HOURS, CHANNELS.length], order: CHANNELS },
       { name: 'origin_hour', type: 'float32', shape: ['N', 1] },
-      // The network reference of PM2.5 and PM10 (newer forecast graphs); older ones run without it.
-      { name: 'reference', type: 'float32', shape: ['N', WINDOW_HOURS, 2], optional: true },
+      // The network reference: PM2.5 and PM10 medians and the network's weather; older graphs take
+      // the PM channels alone or run without it. The predictor feeds the channels a model declares.
+      {
+        name: 'reference',
+        type: 'float32',
+        shape: ['N', WINDOW_HOURS, REFERENCE_CHANNELS.length],
+        shapes: REFERENCE_WIDTHS.map((width) => ['N', WINDOW_HOURS, width]),
+        orderPrefixOf: REFERENCE_CHANNELS,
+        optional: true,
+      },
     ],
     outputs: [
       {
@@ -91,9 +105,17 @@ function checkCardPorts(card: ModelCard): void {
           `card ${side}: no ${port.name} (a ${card.task} model takes ${contract[side].map((p) => p.name).join(', ')})`,
         );
       }
-      if (found.type !== port.type || !sameShape(found.shape, port.shape)) {
-        throw invalid(`card ${side}: ${port.name} must be ${port.type} [${port.shape.join(', ')}]`, {
-          declared: { type: found.type, shape: found.shape },
+      const shapes = port.shapes ?? [port.shape];
+      if (found.type !== port.type || !shapes.some((shape) => sameShape(found.shape, shape))) {
+        throw invalid(
+          `card ${side}: ${port.name} must be ${port.type} ${shapes.map((shape) => `[${shape.join(', ')}]`).join(' or ')}`,
+          { declared: { type: found.type, shape: found.shape } },
+        );
+      }
+      const prefix = port.orderPrefixOf?.slice(0, Number(found.shape[found.shape.length - 1]));
+      if (prefix && found.order && JSON.stringify(found.order) !== JSON.stringify(prefix)) {
+        throw invalid(`card ${side}: ${port.name} order must be ${prefix.join(', ')}`, {
+          declared: found.order,
         });
       }
       if (port.order && JSON.stringify(found.order ?? []) !== JSON.stringify(port.order)) {

@@ -53,7 +53,9 @@ export function predictionsModule(ctx: GatewayContext, options: { now?: () => nu
         summary: 'Score one window with the active model',
         description:
           'Forecast: `values` (72 hourly rows of the 12 channels, oldest first, no gaps) and `origin` (the last ' +
-          'row’s hour), or just `sensorId` (and optionally `origin`) to score that sensor’s stored hours. Faults: ' +
+          'row’s hour), or just `sensorId` (and optionally `origin`) to score that sensor’s stored hours; ' +
+          'optionally `reference`, 72 rows of [pm25, pm10, pressure, dewpoint, wind_u, wind_v] or of [pm25, pm10] ' +
+          '(null = unknown). Faults: ' +
           '`model: "faults"`, `metric` and 72 `values` (null = no reading), optionally `reference`. A window of the ' +
           'wrong length or with a non-number: 422 naming it; an unknown sensor: 404.',
       },

@@ -101,8 +101,11 @@ export const PredictWindow = t.Object(
       t.Array(t.Union([Row, t.Number(), t.Null()]), {
         maxItems: 1_000,
         description:
-          'the network reference (median of the other sensors, null = unknown): forecast, 72 rows of [pm25, pm10]; ' +
-          'faults, 72 values of the metric. Without it the forecast model uses the sensor’s own values.',
+          'the network reference (null = unknown): forecast, 72 rows of [pm25, pm10, pressure, dewpoint, wind_u, ' +
+          'wind_v] (median of the other sensors’ PM; mean of the network’s weather, wind as u/v components, ' +
+          'unknown under two other sensors), or of [pm25, pm10] alone (the weather then unknown; a model taking ' +
+          'fewer channels gets the first ones); faults, 72 values of the metric (median of the other sensors). ' +
+          'Without it the forecast model uses the sensor’s own values.',
       }),
     ),
   },

@@ -79,6 +79,24 @@ describe('POST /predict and /predict-batch', () => {
       body: { values: window, origin: ORIGIN, reference: [1, 2, 3] },
     });
     expect(flat.status).toBe(422);
+    // With the network weather (pressure, dew point, wind u/v): scored with it, not as the PM alone.
+    const withWeather = reference.map((pm, h) => [...pm, 1012 + (h % 5), -3, 1.5, h === 3 ? null : -2]);
+    const weather = await gw.call('POST', '/api/v1/predict', {
+      token: pro,
+      body: { values: window, origin: ORIGIN, reference: withWeather },
+    });
+    expect(weather.status).toBe(200);
+    const [expectedWeather] = await scorer.score([
+      { originTs: ORIGIN, values: window, reference: withWeather },
+    ]);
+    expect(weather.json.forecast[23].pm25.p50).toBeCloseTo(expectedWeather?.pm25[23]?.p50 as number, 3);
+    expect(expectedWeather?.pm25[23]?.p50).not.toBeCloseTo(expected?.pm25[23]?.p50 as number, 3);
+    const threeWide = await gw.call('POST', '/api/v1/predict', {
+      token: pro,
+      body: { values: window, origin: ORIGIN, reference: withWeather.map((row) => row.slice(0, 3)) },
+    });
+    expect(threeWide.status).toBe(422);
+    expect(threeWide.json.error.message).toMatch(/expected 2 or 6 values/);
   });
 
   test('a batch scores forecast and fault windows together, in request order', async () => {

@@ -7,6 +7,7 @@ import {
   type ForecastWindow,
   fillForward,
   packForecastWindows,
+  REFERENCE_CHANNELS,
   WINDOW_HOURS,
 } from '@sensormesh/models';
 import {
@@ -222,7 +223,9 @@ export function predictionsService(
           w.origin !== undefined ? toMs(w.origin) : Math.floor(now() / HOUR_MS) * HOUR_MS - HOUR_MS;
         let values: number[][];
         if (w.reference?.some((row) => !Array.isArray(row))) {
-          throw invalid(`window ${index}: a forecast reference is 72 rows of [pm25, pm10]`);
+          throw invalid(
+            `window ${index}: a forecast reference is 72 rows of [${REFERENCE_CHANNELS.join(', ')}] (or of [pm25, pm10] alone)`,
+          );
         }
         if (w.values) {
           if (w.origin === undefined)
