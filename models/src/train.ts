@@ -91,8 +91,13 @@ async function writeCard(
   return full;
 }
 
+/** 2: the reference input carries the network's weather (6 channels, was 2). */
+const FORECAST_GENERATION = 2;
+
 function writeForecast(result: ForecastTraining, training: ModelCard['training'], outDir: string) {
-  const version = `forecast-${training.seed}-${training.to.slice(0, 10)}`;
+  // The generation changes with the graph's inputs or features, so a registry that holds an older
+  // forecast under the same seed and data (it seeds only versions it lacks) takes the new one.
+  const version = `forecast-g${FORECAST_GENERATION}-${training.seed}-${training.to.slice(0, 10)}`;
   const bytes = forecastGraph(result.params, 'PM2.5/PM10 forecast, 1–72 h, p10/p50/p90', { version });
   return writeCard(outDir, FORECAST_FILE, bytes, {
     name: 'sensormesh-forecast',
