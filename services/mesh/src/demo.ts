@@ -112,8 +112,6 @@ export interface DemoReplayOptions {
   /** The newest stored reading of the demo sensors since `from` (null: none): history is not sent twice. */
   newestStored: (sensorIds: string[], from: number) => Promise<number | null>;
   logger: Logger;
-  /** The wall clock (tests). */
-  now?: () => number;
 }
 
 const HOUR_MS = 3_600_000;
@@ -161,8 +159,7 @@ async function* historyThenLive(
   stations: readonly string[],
   signal: AbortSignal,
 ): AsyncGenerator<readonly DeviceReading[]> {
-  const now = options.now ?? Date.now;
-  const current = Math.floor(now() / HOUR_MS);
+  const current = Math.floor(Date.now() / HOUR_MS);
   let liveFrom: number | undefined;
   if (options.historyHours > 0) {
     const { steps, next } = await historyData(options.dataPath, stations, options.historyHours);
@@ -188,22 +185,20 @@ async function* historyThenLive(
       yield readings;
     }
   }
-  yield* (async function* live() {
-    let loop = 0;
-    for await (const step of replay({
-      dir: options.dataPath,
-      speed: options.speed,
-      stations,
-      signal,
-      ...(liveFrom === undefined ? {} : { fromDataTs: liveFrom }),
-    })) {
-      if (step.loop !== loop) {
-        loop = step.loop;
-        options.logger.info({ loop }, 'demo replay wrapped around');
-      }
-      yield step.readings;
+  let loop = 0;
+  for await (const step of replay({
+    dir: options.dataPath,
+    speed: options.speed,
+    stations,
+    signal,
+    ...(liveFrom === undefined ? {} : { fromDataTs: liveFrom }),
+  })) {
+    if (step.loop !== loop) {
+      loop = step.loop;
+      options.logger.info({ loop }, 'demo replay wrapped around');
     }
-  })();
+    yield step.readings;
+  }
 }
 
 /**
