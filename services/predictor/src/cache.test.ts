@@ -10,7 +10,7 @@ test('a window across the ring’s wrap, with gaps and a newer hour in a slot, r
   const last = 5 * KEPT_HOURS + 11; // the window wraps around the ring’s end; last % 7 ≠ 0
   for (let hour = last - 80; hour <= last; hour++) if (hour % 7 !== 0) cache.put('s', hour, row(hour));
   const out = new Float32Array(72 * C);
-  cache.window('s', last, 72, out);
+  expect(cache.window('s', last, 72, out)).toBe(false); // every 7th hour is missing
   for (let i = 0; i < 72; i++) {
     const hour = last - 71 + i;
     for (let c = 0; c < C; c++) {
@@ -23,4 +23,23 @@ test('a window across the ring’s wrap, with gaps and a newer hour in a slot, r
   cache.put('s', last - KEPT_HOURS, row(1));
   expect(cache.value('s', last, 0)).toBe(last * 100);
   expect(cache.has('s', last - KEPT_HOURS)).toBe(false);
+});
+
+test('a window is complete only when every hour is held with every channel', () => {
+  const cache = new HourCache();
+  for (let hour = 100; hour < 110; hour++) cache.put('s', hour, row(hour));
+  const out = new Float32Array(10 * C);
+  expect(cache.window('s', 109, 10, out)).toBe(true);
+  expect(out.some(Number.isNaN)).toBe(false);
+  cache.put(
+    's',
+    105,
+    row(105).map((v, c) => (c === 3 ? Number.NaN : v)),
+  );
+  expect(cache.window('s', 109, 10, out)).toBe(false);
+  expect(cache.window('s', 109, 4, new Float32Array(4 * C))).toBe(true); // 106–109
+  cache.put('s', 105, row(105)); // the hour comes again, complete
+  expect(cache.window('s', 109, 10, out)).toBe(true);
+  expect(cache.window('s', 110, 10, out)).toBe(false); // 110 not held
+  expect(cache.window('unknown', 109, 10, out)).toBe(false);
 });

@@ -9,6 +9,8 @@ interface SensorHours {
   /** Which epoch hour each slot holds (-1: none). */
   tags: Int32Array;
   values: Float32Array;
+  /** 1 where the slot's hour has every channel (no NaN): a window of such hours needs no scan. */
+  complete: Uint8Array;
 }
 
 /**
@@ -38,7 +40,11 @@ export class HourCache {
   private sensor(id: string): SensorHours {
     let hours = this.sensors.get(id);
     if (!hours) {
-      hours = { tags: new Int32Array(KEPT_HOURS).fill(-1), values: new Float32Array(KEPT_HOURS * C) };
+      hours = {
+        tags: new Int32Array(KEPT_HOURS).fill(-1),
+        values: new Float32Array(KEPT_HOURS * C),
+        complete: new Uint8Array(KEPT_HOURS),
+      };
       this.sensors.set(id, hours);
     }
     return hours;
@@ -50,7 +56,12 @@ export class HourCache {
     const slot = hour % KEPT_HOURS;
     if ((s.tags[slot] as number) > hour) return;
     s.tags[slot] = hour;
-    for (let c = 0; c < C; c++) s.values[slot * C + c] = means[c] as number;
+    let complete = 1;
+    for (let c = 0; c < C; c++) {
+      s.values[slot * C + c] = means[c] as number;
+      if (Number.isNaN(s.values[slot * C + c] as number)) complete = 0;
+    }
+    s.complete[slot] = complete;
     this.stamps.set(hour, ++this.stamp);
     if (this.stamps.size > KEPT_HOURS * 4) {
       for (const old of this.stamps.keys()) if (old < hour - KEPT_HOURS) this.stamps.delete(old);
@@ -80,23 +91,31 @@ export class HourCache {
     return true;
   }
 
-  /** Copies hours [last - hours + 1, last] into `out` at `offset` (rows of CHANNELS), NaN where unknown. */
-  window(id: string, last: number, hours: number, out: Float32Array, offset = 0): void {
+  /**
+   * Copies hours [last - hours + 1, last] into `out` at `offset` (rows of CHANNELS), NaN where
+   * unknown. Returns whether every hour was held with every channel, i.e. `out` got no NaN (kept per
+   * hour as it is stored, so a caller need not scan the window for gaps).
+   */
+  window(id: string, last: number, hours: number, out: Float32Array, offset = 0): boolean {
     const s = this.sensors.get(id);
     const first = last - hours + 1;
+    let complete = true;
     // Runs of held hours that are adjacent in the ring are copied in one go (usually one or two).
     let i = 0;
     while (i < hours) {
       const slot = (first + i) % KEPT_HOURS;
       if (!s || s.tags[slot] !== first + i) {
         out.fill(Number.NaN, offset + i * C, offset + (i + 1) * C);
+        complete = false;
         i++;
         continue;
       }
       let end = i + 1;
       while (end < hours && slot + (end - i) < KEPT_HOURS && s.tags[slot + (end - i)] === first + end) end++;
       out.set(s.values.subarray(slot * C, (slot + end - i) * C), offset + i * C);
+      for (let k = slot; complete && k < slot + (end - i); k++) complete = s.complete[k] === 1;
       i = end;
     }
+    return complete;
   }
 }

@@ -146,14 +146,8 @@ export function packForecasts(
   for (const item of due) {
     // Cut straight into the packed input; most windows are complete and need no copy.
     const at = kept.length * size;
-    cache.window(item.sensorId, item.hour, WINDOW_HOURS, window, at);
-    let gaps = false;
-    for (let k = at; k < at + size; k++) {
-      if (Number.isNaN(window[k] as number)) {
-        gaps = true;
-        break;
-      }
-    }
+    // The cache knows which hours are complete, so a window is not scanned value by value for gaps.
+    const gaps = !cache.window(item.sensorId, item.hour, WINDOW_HOURS, window, at);
     if (network) {
       // The other sensors' median PM and the network's weather per hour, taken before the gap fill
       // touches the own values. Due hours are mostly one hour: its network columns are looked up
