@@ -12,12 +12,12 @@ import { createPublisher, type Prediction, predictions } from '@sensormesh/bus';
 import { freePort, requireBinary } from '@sensormesh/testkit';
 import Redis from 'ioredis';
 import { type Browser, chromium, type Page, type WebSocketRoute } from 'playwright-core';
+import { watchLog } from './support/mesh-log.ts';
 
 const root = join(import.meta.dir, '..');
 const BEIJING = 12;
 const WAIT_MS = 45_000;
 
-type LogLine = { msg: string; url?: string };
 /** What the page functions below use of the browser's globals (the test is type-checked without DOM types). */
 type PageGlobals = {
   document: {
@@ -25,32 +25,6 @@ type PageGlobals = {
     querySelectorAll(selector: string): { length: number };
   };
 };
-
-/** The child's JSON log lines; `next(msg)` resolves at the first line with that message. */
-function watch(stream: ReadableStream<Uint8Array>) {
-  const lines: LogLine[] = [];
-  const waiters: Array<[string, (line: LogLine) => void]> = [];
-  void (async () => {
-    let text = '';
-    const decoder = new TextDecoder();
-    for await (const chunk of stream) {
-      text += decoder.decode(chunk, { stream: true });
-      const parts = text.split('\n');
-      text = parts.pop() ?? '';
-      for (const part of parts.filter((p) => p.startsWith('{'))) {
-        const line = JSON.parse(part) as LogLine;
-        lines.push(line);
-        for (const [msg, resolve] of waiters) if (line.msg === msg) resolve(line);
-      }
-    }
-  })();
-  return (msg: string) =>
-    new Promise<LogLine>((resolve) => {
-      const seen = lines.find((line) => line.msg === msg);
-      if (seen) resolve(seen);
-      else waiters.push([msg, resolve]);
-    });
-}
 
 let dataDir: string;
 let base: string;
@@ -83,7 +57,7 @@ beforeAll(async () => {
     stderr: 'inherit',
   });
   mesh = child;
-  const next = watch(child.stdout as ReadableStream<Uint8Array>);
+  const { next } = watchLog(child.stdout as ReadableStream<Uint8Array>);
   await next('mesh listening');
   redisUrl = (await next('started redis-server')).url as string;
   await Promise.race([

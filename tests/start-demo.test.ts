@@ -5,39 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '@sensormesh/testkit';
 import Redis from 'ioredis';
+import { watchLog } from './support/mesh-log.ts';
 
 const root = join(import.meta.dir, '..');
 const dirs: string[] = [];
 afterAll(() => Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true }))));
-
-type LogLine = { msg: string; url?: string; published?: number; hours?: number };
-
-/** Collects the child's JSON log lines; `next` resolves with the first line that matches. */
-function watch(stream: ReadableStream<Uint8Array>) {
-  const lines: LogLine[] = [];
-  const waiters: Array<[(line: LogLine) => boolean, (line: LogLine) => void]> = [];
-  void (async () => {
-    let text = '';
-    const decoder = new TextDecoder();
-    for await (const chunk of stream) {
-      text += decoder.decode(chunk, { stream: true });
-      const parts = text.split('\n');
-      text = parts.pop() ?? '';
-      for (const part of parts.filter((p) => p.startsWith('{'))) {
-        const line = JSON.parse(part) as LogLine;
-        lines.push(line);
-        for (const [match, resolve] of waiters) if (match(line)) resolve(line);
-      }
-    }
-  })();
-  const next = (msg: string) =>
-    new Promise<LogLine>((resolve) => {
-      const seen = lines.find((line) => line.msg === msg);
-      if (seen) resolve(seen);
-      else waiters.push([(line) => line.msg === msg, resolve]);
-    });
-  return { lines, next };
-}
 
 /** The demo sensors' ids from the mesh's key file, sorted. */
 function devicesSorted(dataDir: string): string[] {
@@ -66,7 +38,7 @@ async function startMesh(extra: Record<string, string>, reuseDataDir?: string) {
     stdout: 'pipe',
     stderr: 'inherit',
   });
-  return { child, log: watch(child.stdout), port: env.PORT as string, dataDir };
+  return { child, log: watchLog(child.stdout), port: env.PORT as string, dataDir };
 }
 
 test('scripts/start seeds the demo sensors and replays them onto the readings stream; Ctrl-C stops it first', async () => {

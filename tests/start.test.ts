@@ -3,48 +3,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '@sensormesh/testkit';
+import { watchLog } from './support/mesh-log.ts';
 
 const root = join(import.meta.dir, '..');
 const dataDir = await mkdtemp(join(tmpdir(), 'sensormesh-start-'));
 afterAll(() => rm(dataDir, { recursive: true, force: true }));
-
-interface LogLine {
-  msg: string;
-  pid?: number;
-  url?: string;
-}
-
-/** Reads the child's JSON log lines as they come, resolving when one matches. */
-function watchLines(stream: ReadableStream<Uint8Array>) {
-  const lines: LogLine[] = [];
-  const waiters: Array<{ match: (line: LogLine) => boolean; resolve: (line: LogLine) => void }> = [];
-  void (async () => {
-    let buffered = '';
-    const decoder = new TextDecoder();
-    for await (const chunk of stream) {
-      buffered += decoder.decode(chunk, { stream: true });
-      let newline = buffered.indexOf('\n');
-      while (newline !== -1) {
-        const text = buffered.slice(0, newline);
-        buffered = buffered.slice(newline + 1);
-        newline = buffered.indexOf('\n');
-        if (!text.startsWith('{')) continue;
-        const line = JSON.parse(text) as LogLine;
-        lines.push(line);
-        for (const waiter of waiters.filter((w) => w.match(line))) waiter.resolve(line);
-      }
-    }
-  })();
-  return {
-    lines,
-    next: (match: (line: LogLine) => boolean) =>
-      new Promise<LogLine>((resolve) => {
-        const seen = lines.find(match);
-        if (seen) resolve(seen);
-        else waiters.push({ match, resolve });
-      }),
-  };
-}
 
 test('scripts/start serves /health and /ready, then stops everything on SIGINT', async () => {
   const port = await freePort();
@@ -57,7 +20,7 @@ test('scripts/start serves /health and /ready, then stops everything on SIGINT',
     stdout: 'pipe',
     stderr: 'inherit',
   });
-  const log = watchLines(child.stdout);
+  const log = watchLog(child.stdout);
   try {
     const redisStarted = await log.next((line) => line.msg === 'started redis-server');
     await log.next((line) => line.msg === 'mesh listening');
