@@ -14,6 +14,7 @@ import { useServers } from '@sensormesh/testkit';
 import { startWriter, type Writer, WriterEnv } from '@sensormesh/writer';
 import Redis from 'ioredis';
 import { type TestGateway, testGateway } from '../services/gateway/src/test-support/gateway.ts';
+import { latestWritten } from './support/latest-values.ts';
 
 const HOUR = 3_600_000;
 let gw: TestGateway;
@@ -47,23 +48,6 @@ beforeAll(async () => {
   await gw.redis.config('SET', 'notify-keyspace-events', 'Kh');
 });
 
-/** Resolves once the writer has stored `ts` as the sensor's newest PM2.5 in Redis. */
-async function writtenUpTo(sensorId: string, ts: number): Promise<void> {
-  const key = `latest:sensor:${sensorId}`;
-  const done = async () => {
-    const field = await gw.redis.hget(key, 'pm25');
-    return field !== null && (JSON.parse(field) as { ts: number }).ts === ts;
-  };
-  const notified = new Promise<void>((resolve) => {
-    watcher.on('message', async () => {
-      if (await done()) resolve();
-    });
-  });
-  await watcher.subscribe(`__keyspace@0__:${key}`);
-  if (!(await done())) await notified;
-  await watcher.unsubscribe();
-}
-
 test('three hours of readings through the writer: latest values, status and a NowCast AQI', async () => {
   const now = Date.now();
   const publisher = createPublisher(gw.redis);
@@ -78,7 +62,7 @@ test('three hours of readings through the writer: latest values, status and a No
       source: 'http',
     });
   }
-  await writtenUpTo('aq-e2e', now);
+  await latestWritten(gw.redis, watcher, 'aq-e2e', now);
 
   const latest = await gw.call('GET', '/api/v1/sensors/aq-e2e/latest');
   expect(latest.status).toBe(200);

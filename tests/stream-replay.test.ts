@@ -17,6 +17,7 @@ import {
   type StreamGateway,
   streamGateway,
 } from '../services/gateway/src/modules/stream/test-support.ts';
+import { latestWritten } from './support/latest-values.ts';
 
 let sg: StreamGateway;
 let writer: Writer;
@@ -42,29 +43,12 @@ beforeAll(async () => {
   await sg.gw.redis.config('SET', 'notify-keyspace-events', 'Kh');
 });
 
-/** Resolves once the writer stored the sensor's reading at `ts` (its latest value follows the insert). */
-async function stored(sensorId: string, ts: number): Promise<void> {
-  const key = `latest:sensor:${sensorId}`;
-  const done = async () => {
-    const field = await sg.gw.redis.hget(key, 'pm25');
-    return field !== null && (JSON.parse(field) as { ts: number }).ts === ts;
-  };
-  const notified = new Promise<void>((resolve) => {
-    watcher.on('message', async () => {
-      if (await done()) resolve();
-    });
-  });
-  await watcher.subscribe(`__keyspace@0__:${key}`);
-  if (!(await done())) await notified;
-  await watcher.unsubscribe();
-}
-
 test('resume from a trimmed cursor: ClickHouse (written by the writer), then the stream, then live', async () => {
   const first = Array.from({ length: 120 }, (_, n) => reading(`e2e-${n % 4}`, n));
   const ids = await sg.publisher.publishBatch(readings, first);
   const last = first.at(-1) as (typeof first)[number];
   // The writer handles batches in order, so the last reading stored means all of them are.
-  await stored(last.sensorId, last.ts);
+  await latestWritten(sg.gw.redis, watcher, last.sensorId, last.ts);
   // What the trimmer does once every group is past them: the first 80 entries leave the stream.
   await sg.gw.redis.xtrim(readings.name, 'MINID', ids[80] as string);
 
