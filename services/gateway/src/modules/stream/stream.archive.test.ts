@@ -13,14 +13,9 @@ import {
   predictions,
   type StreamDef,
 } from '@sensormesh/bus';
-import {
-  type AnomalyRow,
-  insertAnomalies,
-  insertPredictions,
-  type PredictionRow,
-  type Store,
-} from '@sensormesh/store';
+import { insertAnomalies, insertPredictions, type Store } from '@sensormesh/store';
 import { useServers } from '@sensormesh/testkit';
+import { anomalyRow, predictionRow } from '@sensormesh/writer';
 import { ADMIN } from '../../test-support/gateway.ts';
 import { type Frame, type StreamGateway, streamGateway, type TestSocket } from './test-support.ts';
 
@@ -104,39 +99,6 @@ const finding = (n: number): Anomaly => {
   };
 };
 
-/** The rows services/writer/src/outputs.ts makes of these messages (its predictionRow / anomalyRow). */
-const predictionRow = (p: Prediction, streamId: string): PredictionRow => ({
-  id: p.id ?? `${p.modelVersion}:${p.sensorId}:${p.metric}:${p.ts}`,
-  sensorId: p.sensorId,
-  metric: p.metric,
-  ts: p.ts,
-  horizons: p.horizons.map((h) => h.minutes),
-  p10: p.horizons.map((h) => h.p10),
-  p50: p.horizons.map((h) => h.p50),
-  p90: p.horizons.map((h) => h.p90),
-  model: p.model,
-  modelVersion: p.modelVersion,
-  role: p.role ?? 'active',
-  streamId,
-  createdAt: p.createdAt,
-});
-const anomalyRow = (a: Anomaly, streamId: string): AnomalyRow => ({
-  id: a.id ?? `${a.modelVersion}:${a.sensorId}:${a.metric}:${a.ts}:${a.kind}`,
-  sensorId: a.sensorId,
-  metric: a.metric,
-  ts: a.ts,
-  kind: a.kind,
-  score: a.score,
-  threshold: a.threshold ?? 0,
-  value: a.value ?? null,
-  expected: a.expected ?? null,
-  windowStart: a.windowStart ?? a.ts,
-  modelId: 'faults',
-  modelVersion: a.modelVersion,
-  streamId,
-  detectedAt: a.detectedAt,
-});
-
 /** One channel's scenario: how its events are made and stored, and a filter to check. */
 interface Scenario<E extends { sensorId: string; metric: string }> {
   channel: 'predictions' | 'anomalies';
@@ -153,7 +115,10 @@ const scenarios = [
     stream: predictions,
     make: forecast,
     store: (store: Store, entries: Array<{ event: Prediction; id: string }>) =>
-      insertPredictions(store)(entries.map(({ event, id }) => predictionRow(event, id))),
+      // Stored as the writer stores them: its own message-to-row mapping.
+      insertPredictions(store)(
+        entries.map(({ event, id }) => predictionRow({ id, data: event, attempts: 1 })),
+      ),
     filter: { sensorIds: ['a-2', 'a-3'], metrics: ['pm10'] },
     matches: (event: Prediction) => ['a-2', 'a-3'].includes(event.sensorId) && event.metric === 'pm10',
   } satisfies Scenario<Prediction>,
@@ -162,7 +127,7 @@ const scenarios = [
     stream: anomalies,
     make: finding,
     store: (store: Store, entries: Array<{ event: Anomaly; id: string }>) =>
-      insertAnomalies(store)(entries.map(({ event, id }) => anomalyRow(event, id))),
+      insertAnomalies(store)(entries.map(({ event, id }) => anomalyRow({ id, data: event, attempts: 1 }))),
     // Resolved against the registry: a-1 and a-3 carry "outdoor".
     filter: { tags: ['outdoor'], metrics: ['no2'] },
     matches: (event: Anomaly) => event.sensorId !== 'a-2' && event.metric === 'no2',
