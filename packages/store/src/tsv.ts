@@ -20,16 +20,22 @@ export function escapeTsv(value: string): string {
     : value;
 }
 
+/**
+ * A number as ClickHouse reads it back as the same double: String() is the shortest exact form,
+ * except that it prints a negative zero as "0", and NaN and the infinities have names of their own.
+ */
+export function tsvNumber(value: number): string {
+  if (Number.isNaN(value)) return 'nan';
+  if (!Number.isFinite(value)) return value > 0 ? 'inf' : '-inf';
+  return value === 0 && 1 / value < 0 ? '-0' : String(value);
+}
+
 function tsvField(value: TsvValue): string {
   switch (typeof value) {
     case 'string':
-      return TSV_SPECIAL.test(value)
-        ? value.replace(TSV_SPECIAL, (char) => TSV_ESCAPES[char] ?? char)
-        : value;
+      return escapeTsv(value);
     case 'number':
-      if (Number.isNaN(value)) return 'nan';
-      if (!Number.isFinite(value)) return value > 0 ? 'inf' : '-inf';
-      return String(value);
+      return tsvNumber(value);
     case 'bigint':
       return String(value);
     case 'boolean':

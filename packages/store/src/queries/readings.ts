@@ -3,7 +3,7 @@ import { type Static, Type as t } from '@sinclair/typebox';
 import { RowBinaryWriter } from '../rowbinary.ts';
 import { inList, join, type Sql, sql } from '../sql.ts';
 import type { Store } from '../store.ts';
-import { escapeTsv } from '../tsv.ts';
+import { escapeTsv, tsvNumber } from '../tsv.ts';
 import { repairRollups } from './rollup-repair.ts';
 import { groupReadings, type ReadingGroup, rowKey, storedRows } from './stored-readings.ts';
 import { paramsChecker } from './validate.ts';
@@ -67,9 +67,7 @@ function tsvLines(groups: readonly ReadingGroup[], skip?: (row: ReadingRow) => b
         tail = `\t${row.receivedAt}\t${escapeTsv(row.source)}\t${row.entryMs ?? 0}\t${row.entrySeq ?? 0}\n`;
         tailOf = row;
       }
-      // String(-0) is "0": the sign of a negative zero is written out so it is stored as sent.
-      const value = row.value === 0 && 1 / row.value < 0 ? '-0' : row.value;
-      body += `${head}${escapeTsv(row.metric)}${ts}${value}${tail}`;
+      body += `${head}${escapeTsv(row.metric)}${ts}${tsvNumber(row.value)}${tail}`;
     }
   }
   return body;
