@@ -209,7 +209,8 @@ export async function startPredictor(
     return run;
   }
 
-  const retryAt = () => now() + config.PREDICTOR_RETRY_MS;
+  /** When an hour closed at `at` may be taken again if its pass has not published by then. */
+  const retryAt = (at = now()) => at + config.PREDICTOR_RETRY_MS;
 
   async function handle(messages: Delivery<Reading>[]): Promise<void> {
     const { due, late } = await hours.fold(messages, retryAt());
@@ -235,7 +236,7 @@ export async function startPredictor(
   });
 
   async function sweep(at = now()): Promise<ScoreResult> {
-    const again = await hours.retry(at, at + config.PREDICTOR_RETRY_MS, config.PREDICTOR_MAX_ATTEMPTS);
+    const again = await hours.retry(at, retryAt(at), config.PREDICTOR_MAX_ATTEMPTS);
     if (again.abandoned.length > 0) {
       metrics.abandoned.inc(again.abandoned.length);
       log.error(
@@ -243,7 +244,7 @@ export async function startPredictor(
         'closed hours given up after repeated scoring failures: they get no output',
       );
     }
-    const due = await hours.sweep(at, config.PREDICTOR_GRACE_MS, at + config.PREDICTOR_RETRY_MS);
+    const due = await hours.sweep(at, config.PREDICTOR_GRACE_MS, retryAt(at));
     const results: ScoreResult[] = [];
     if (again.due.length > 0) results.push(await scorePass(again.due, 'retry'));
     if (due.length > 0) results.push(await scorePass(due, 'sweep'));
