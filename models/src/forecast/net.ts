@@ -1,4 +1,5 @@
 import { seededRandom } from '@sensormesh/simulator';
+import { shuffle } from '../nn/shuffle.ts';
 
 /**
  * The forecast network: standardised features → one ReLU hidden layer (plus a linear skip from the
@@ -210,12 +211,7 @@ export function trainNet(
   const totalSteps = stepsPerEpoch * options.epochs;
   let step = 0;
   for (let epoch = 0; epoch < options.epochs; epoch++) {
-    for (let i = rows - 1; i > 0; i--) {
-      const j = Math.floor(random() * (i + 1));
-      const t = order[i] as number;
-      order[i] = order[j] as number;
-      order[j] = t;
-    }
+    shuffle(order, random);
     for (let start = 0; start < rows; start += options.batch) {
       for (const g of grads) g.fill(0);
       const end = Math.min(rows, start + options.batch);

@@ -1,4 +1,5 @@
 import { seededRandom } from '@sensormesh/simulator';
+import { shuffle } from './shuffle.ts';
 
 /** A one-hidden-layer ReLU network with softmax outputs on standardised inputs. */
 export interface Mlp {
@@ -99,12 +100,7 @@ export function trainMlp(
   const order = Int32Array.from({ length: rows }, (_, i) => i);
   let step = 0;
   for (let epoch = 0; epoch < options.epochs; epoch++) {
-    for (let i = rows - 1; i > 0; i--) {
-      const j = Math.floor(random() * (i + 1));
-      const t = order[i] as number;
-      order[i] = order[j] as number;
-      order[j] = t;
-    }
+    shuffle(order, random);
     for (let start = 0; start < rows; start += options.batch) {
       for (const g of grads) g.fill(0);
       const end = Math.min(rows, start + options.batch);
