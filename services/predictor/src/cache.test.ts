@@ -43,3 +43,31 @@ test('a window is complete only when every hour is held with every channel', () 
   expect(cache.window('s', 110, 10, out)).toBe(false); // 110 not held
   expect(cache.window('unknown', 109, 10, out)).toBe(false);
 });
+
+test('a sweep of one hour visits every sensor holding it, as the sensors’ own rows, past the slabs’ growth', () => {
+  const cache = new HourCache();
+  const hour = 3 * KEPT_HOURS + 2;
+  // 150 sensors: the network slabs grow twice (64, 128, 256) while hours are already held.
+  for (let s = 0; s < 150; s++) {
+    cache.put(`s${s}`, hour - 1, row(s));
+    if (s % 3 !== 0) cache.put(`s${s}`, hour, row(1_000 + s));
+  }
+  cache.put('s4', hour, row(7)); // a sensor's hour stored again
+  cache.put('s5', hour - KEPT_HOURS, row(9)); // older than its slot's hour: not stored
+  const seen = new Map<number, number[]>();
+  cache.eachRow(hour, (values, at) => {
+    const got = Array.from(values.subarray(at, at + C));
+    seen.set(got[0] as number, got);
+  });
+  const own = new Float32Array(C);
+  const holding = Array.from({ length: 150 }, (_, s) => `s${s}`).filter((id) => cache.has(id, hour));
+  expect(holding.length).toBe(100);
+  expect(seen.size).toBe(100);
+  for (const id of holding) {
+    cache.row(id, hour, own);
+    expect(seen.get(own[0] as number)).toEqual(Array.from(own));
+  }
+  const before: number[] = [];
+  cache.eachRow(hour - 1, (values, at) => before.push(values[at] as number));
+  expect(before.length).toBe(150);
+});

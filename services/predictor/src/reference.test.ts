@@ -6,7 +6,7 @@ import {
   referenceValues,
   WINDOW_HOURS,
 } from '@sensormesh/models';
-import { HourCache } from './cache.ts';
+import { HourCache, KEPT_HOURS } from './cache.ts';
 import { MedianTable, medianExcluding, NetworkReference } from './reference.ts';
 import { packForecasts } from './score.ts';
 
@@ -97,4 +97,40 @@ test('the forecast reference: median PM of the others, the network’s mean weat
       });
     }
   });
+});
+
+test('kept reference rows are made again when any sensor’s value at their hour changes, and not otherwise', () => {
+  // Windows that wrap around the rings' end (the last hour's slot is near the start of the ring).
+  const last = 7 * KEPT_HOURS + 5;
+  const cache = new HourCache();
+  const sensors = ['a', 'b', 'c', 'd', 'e'];
+  let seed = 3;
+  const random = () => {
+    seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+    return seed / 2 ** 31;
+  };
+  const row = () =>
+    CHANNELS.map((_, c) => (random() < 0.1 ? Number.NaN : c === 11 ? random() * 360 : 500 * random()));
+  for (const id of sensors)
+    for (let hour = last - WINDOW_HOURS + 1; hour <= last; hour++) cache.put(id, hour, row());
+  const due = ['a', 'b'].map((sensorId) => ({ sensorId, hour: last }));
+  const kept = new NetworkReference(cache);
+  const fresh = () => Array.from(packForecasts(cache, due, new NetworkReference(cache)).reference ?? []);
+  const reused = () => Array.from(packForecasts(cache, due, kept).reference ?? []);
+  expect(reused()).toEqual(fresh());
+  // Another sensor's values change at the window's first, a middle and its last hour; one hour of
+  // a due sensor's own values goes missing (its reference then counts it out).
+  for (const hour of [last - WINDOW_HOURS + 1, last - 30, last]) cache.put('c', hour, row());
+  cache.put(
+    'a',
+    last - 10,
+    CHANNELS.map(() => Number.NaN),
+  );
+  expect(reused()).toEqual(fresh());
+  // The windows of the next hour share 71 rows with these.
+  for (const id of sensors) cache.put(id, last + 1, row());
+  const next = due.map((item) => ({ ...item, hour: last + 1 }));
+  expect(Array.from(packForecasts(cache, next, kept).reference ?? [])).toEqual(
+    Array.from(packForecasts(cache, next, new NetworkReference(cache)).reference ?? []),
+  );
 });

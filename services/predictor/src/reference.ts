@@ -1,5 +1,12 @@
-import { CHANNELS, REFERENCE_CHANNELS, REFERENCE_KINDS, referenceValues } from '@sensormesh/models';
-import type { HourCache } from './cache.ts';
+import {
+  CHANNELS,
+  networkMean,
+  REFERENCE_CHANNELS,
+  REFERENCE_KINDS,
+  referenceValues,
+  WINDOW_HOURS,
+} from '@sensormesh/models';
+import { type HourCache, KEPT_HOURS } from './cache.ts';
 
 /**
  * The fault model's network reference: per hour and channel, the median of the *other* sensors'
@@ -15,16 +22,63 @@ export const MEAN_CHANNELS: readonly number[] = REFERENCE_CHANNELS.flatMap((_, r
   REFERENCE_KINDS[r] === 'mean' ? [r] : [],
 );
 
+/** The reference channels that are medians of the other sensors (PM2.5, PM10) and where they sit in CHANNELS. */
+const MEDIAN_CHANNELS = REFERENCE_CHANNELS.flatMap((_, r) => (REFERENCE_KINDS[r] === 'median' ? [r] : []));
+const MEDIAN_INDEX = MEDIAN_CHANNELS.map((r) => CHANNELS.indexOf(REFERENCE_CHANNELS[r] as string));
+const PRESSURE = CHANNELS.indexOf('pressure');
+const DEWPOINT = CHANNELS.indexOf('dewpoint');
+const WIND_SPEED = CHANNELS.indexOf('wind_speed');
+const WIND_DIR = CHANNELS.indexOf('wind_dir');
+if (
+  REFERENCE_CHANNELS.join() !== 'pm25,pm10,pressure,dewpoint,wind_u,wind_v' ||
+  MEAN_CHANNELS.join() !== '2,3,4,5'
+)
+  throw new Error('referenceRow writes the reference channels in this order');
+
 interface HourSweep {
   stamp: number;
-  /** Per channel, the sorted values of every sensor that reported. */
+  /** Per channel, the values of every sensor that reported; sorted once `sorted[channel]` is 1. */
   columns: Float64Array[];
+  sorted: Uint8Array;
   /** Per MEAN_CHANNELS entry: sum and count over every sensor that reported. */
   sums: Float64Array;
+  /** The forecast reference's parts, made on first use: see `referenceRow`. */
+  forecast?: { medians: MedianTable; weather: Float64Array };
 }
 
+/**
+ * One sensor's forecast reference rows (REFERENCE_CHANNELS) per hour, in a ring like the hour
+ * cache's, each with the hour's stamp when it was made: an hour's row stays right until any
+ * sensor's value at that hour changes, so a pass makes only the rows of the hours that changed
+ * (usually the one that just closed) and copies the other 71.
+ */
+interface ReferenceRing {
+  tags: Int32Array;
+  stamps: Float64Array;
+  values: Float32Array;
+  /** Every row of the window ending at hour `madeFor` was right when the cache's version was `madeAt`. */
+  madeFor: number;
+  madeAt: number;
+}
+
+/** The stamps of one window's hours while the cache is unchanged, and which changed since a version. */
+interface WindowStamps {
+  last: number;
+  version: number;
+  stamps: Float64Array;
+  changed: Map<number, Int32Array>;
+}
 export class NetworkReference {
   private readonly hours = new Map<number, HourSweep>();
+  private readonly rings = new Map<string, ReferenceRing>();
+  private windowStamps: WindowStamps = {
+    last: Number.NaN,
+    version: -1,
+    stamps: new Float64Array(WINDOW_HOURS),
+    changed: new Map(),
+  };
+  private readonly own = new Float32Array(C);
+  private readonly weatherOwn = new Float64Array(R);
 
   constructor(private readonly cache: HourCache) {}
 
@@ -32,24 +86,34 @@ export class NetworkReference {
     const stamp = this.cache.hourStamp(hour);
     const memo = this.hours.get(hour);
     if (memo && memo.stamp === stamp) return memo;
-    // Every channel of the hour in one sweep over the sensors: one lookup per sensor, not per channel.
-    const columns = Array.from({ length: C }, () => [] as number[]);
-    const row = new Float32Array(C);
-    const own = new Float64Array(R);
+    // Every channel of the hour in one sweep over the sensors' rings, without a lookup or a copy per
+    // sensor: this runs whenever any sensor's hour changes, i.e. on most passes.
+    const capacity = this.cache.size;
+    const columns = Array.from({ length: C }, () => new Float64Array(capacity));
+    const counts = new Int32Array(C);
+    const own = this.weatherOwn;
     const sums = new Float64Array(MEAN_CHANNELS.length * 2);
-    for (const id of this.cache.ids()) {
-      if (!this.cache.row(id, hour, row)) continue;
-      for (let c = 0; c < C; c++)
-        if (!Number.isNaN(row[c] as number)) (columns[c] as number[]).push(row[c] as number);
-      referenceValues(row, 0, own);
-      MEAN_CHANNELS.forEach((r, k) => {
-        const value = own[r] as number;
-        if (Number.isNaN(value)) return;
+    this.cache.eachRow(hour, (values, at) => {
+      for (let c = 0; c < C; c++) {
+        const value = values[at + c] as number;
+        if (Number.isNaN(value)) continue;
+        (columns[c] as Float64Array)[counts[c] as number] = value;
+        counts[c] = (counts[c] as number) + 1;
+      }
+      referenceValues(values, at, own);
+      for (let k = 0; k < MEAN_CHANNELS.length; k++) {
+        const value = own[MEAN_CHANNELS[k] as number] as number;
+        if (Number.isNaN(value)) continue;
         sums[k * 2] = (sums[k * 2] as number) + value;
         sums[k * 2 + 1] = (sums[k * 2 + 1] as number) + 1;
-      });
-    }
-    const sweep = { stamp, columns: columns.map((values) => Float64Array.from(values).sort()), sums };
+      }
+    });
+    const sweep: HourSweep = {
+      stamp,
+      columns: columns.map((column, c) => column.subarray(0, counts[c])),
+      sorted: new Uint8Array(C),
+      sums,
+    };
     this.hours.set(hour, sweep);
     return sweep;
   }
@@ -61,13 +125,125 @@ export class NetworkReference {
 
   /** The sorted values of every sensor at `hour` on `channel` (for medianExcluding in a loop). */
   values(hour: number, channel: number): Float64Array {
-    return this.sweep(hour).columns[channel] as Float64Array;
+    const sweep = this.sweep(hour);
+    const column = sweep.columns[channel] as Float64Array;
+    // Sorted on first use: the forecast asks for two channels of an hour, the fault model for its own.
+    if (!sweep.sorted[channel]) {
+      column.sort();
+      sweep.sorted[channel] = 1;
+    }
+    return column;
   }
 
   /** Sum and count over every reporting sensor of MEAN_CHANNELS entry `k` at `hour`. */
   sum(hour: number, k: number): { sum: number; count: number } {
     const sums = this.sweep(hour).sums;
     return { sum: sums[k * 2] as number, count: sums[k * 2 + 1] as number };
+  }
+
+  /**
+   * The forecast model's reference for the window of WINDOW_HOURS hours ending at `last`, as rows of
+   * REFERENCE_CHANNELS into `out` at `offset`: per hour, the median PM2.5 and PM10 of the *other*
+   * sensors and the network's mean weather (networkMean), each NaN under two other sensors.
+   */
+  forecastWindow(id: string, last: number, out: Float32Array, offset: number): void {
+    const first = last - WINDOW_HOURS + 1;
+    const memo = this.windowStampsOf(last);
+    let ring = this.rings.get(id);
+    if (!ring) {
+      ring = {
+        tags: new Int32Array(KEPT_HOURS).fill(-1),
+        stamps: new Float64Array(KEPT_HOURS),
+        values: new Float32Array(KEPT_HOURS * R),
+        madeFor: Number.NEGATIVE_INFINITY,
+        madeAt: -1,
+      };
+      this.rings.set(id, ring);
+    }
+    const ahead = last - ring.madeFor;
+    if (ahead >= 0 && ahead < WINDOW_HOURS) {
+      // Rows of the window the ring was last made for were right as of `madeAt`: only the hours
+      // changed since then and the hours after that window can be stale, not all 72.
+      for (const h of this.changedSince(memo, ring.madeAt))
+        this.keep(ring, id, first + h, memo.stamps[h] as number);
+      for (let h = WINDOW_HOURS - ahead; h < WINDOW_HOURS; h++)
+        this.keep(ring, id, first + h, memo.stamps[h] as number);
+    } else {
+      for (let h = 0; h < WINDOW_HOURS; h++) this.keep(ring, id, first + h, memo.stamps[h] as number);
+    }
+    ring.madeFor = last;
+    ring.madeAt = memo.version;
+    // The window is at most two runs of the ring (it may wrap around the ring's end).
+    const start = first % KEPT_HOURS;
+    const head = Math.min(WINDOW_HOURS, KEPT_HOURS - start);
+    out.set(ring.values.subarray(start * R, (start + head) * R), offset);
+    if (head < WINDOW_HOURS) out.set(ring.values.subarray(0, (WINDOW_HOURS - head) * R), offset + head * R);
+  }
+
+  /** Makes the ring's row of `hour` again unless it holds that hour as of `stamp`. */
+  private keep(ring: ReferenceRing, id: string, hour: number, stamp: number): void {
+    const slot = hour % KEPT_HOURS;
+    if (ring.tags[slot] === hour && ring.stamps[slot] === stamp) return;
+    this.referenceRow(id, hour, ring.values, slot * R);
+    ring.tags[slot] = hour;
+    ring.stamps[slot] = stamp;
+  }
+
+  private windowStampsOf(last: number): WindowStamps {
+    const memo = this.windowStamps;
+    if (memo.last === last && memo.version === this.cache.version) return memo;
+    const first = last - WINDOW_HOURS + 1;
+    const stamps = new Float64Array(WINDOW_HOURS);
+    for (let h = 0; h < WINDOW_HOURS; h++) stamps[h] = this.cache.hourStamp(first + h);
+    this.windowStamps = { last, version: this.cache.version, stamps, changed: new Map() };
+    return this.windowStamps;
+  }
+
+  /** The window's hours (as offsets) whose values changed after the cache's version `version`. */
+  private changedSince(memo: WindowStamps, version: number): Int32Array {
+    let changed = memo.changed.get(version);
+    if (!changed) {
+      const offsets: number[] = [];
+      memo.stamps.forEach((stamp, h) => {
+        if (stamp > version) offsets.push(h);
+      });
+      changed = Int32Array.from(offsets);
+      memo.changed.set(version, changed);
+    }
+    return changed;
+  }
+
+  /** Forecast reference row of sensor `id` at `hour`, given its own values there (which it leaves out). */
+  private referenceRow(id: string, hour: number, out: Float32Array, at: number): void {
+    const sweep = this.sweep(hour);
+    let parts = sweep.forecast;
+    if (!parts) {
+      // The weather per MEAN_CHANNELS entry as it is when the sensor's own value did not count and
+      // when it did: the own value's presence picks one by index.
+      const weather = new Float64Array(MEAN_CHANNELS.length * 2);
+      MEAN_CHANNELS.forEach((_, k) => {
+        const sum = sweep.sums[k * 2] as number;
+        const count = sweep.sums[k * 2 + 1] as number;
+        weather[k * 2] = networkMean(sum, count, false);
+        weather[k * 2 + 1] = networkMean(sum, count, true);
+      });
+      parts = {
+        medians: new MedianTable(MEDIAN_INDEX.map((c) => this.values(hour, c))),
+        weather,
+      };
+      sweep.forecast = parts;
+    }
+    const own = this.own;
+    if (!this.cache.row(id, hour, own)) own.fill(Number.NaN);
+    MEDIAN_CHANNELS.forEach((r, m) => {
+      out[at + r] = parts.medians.get(m, own[MEDIAN_INDEX[m] as number] as number);
+    });
+    const { weather } = parts;
+    const wind = +!(Number.isNaN(own[WIND_SPEED] as number) || Number.isNaN(own[WIND_DIR] as number));
+    out[at + 2] = weather[+!Number.isNaN(own[PRESSURE] as number)] as number;
+    out[at + 3] = weather[2 + +!Number.isNaN(own[DEWPOINT] as number)] as number;
+    out[at + 4] = weather[4 + wind] as number;
+    out[at + 5] = weather[6 + wind] as number;
   }
 
   /** Forgets hours before `hour` (they will not be asked for again). */

@@ -9,55 +9,19 @@ import {
   type ForecastScorer,
   fillForward,
   HORIZONS,
-  networkMean,
   QUANTILES,
   REFERENCE_CHANNELS,
-  REFERENCE_KINDS,
   TARGETS,
   WINDOW_HOURS,
 } from '@sensormesh/models';
 import type { HourCache } from './cache.ts';
-import { MEAN_CHANNELS, MedianTable, type NetworkReference } from './reference.ts';
+import { MedianTable, type NetworkReference } from './reference.ts';
 import type { LoadedModel, ModelSet } from './registry.ts';
 
 const HOUR_MS = 3_600_000;
 const C = CHANNELS.length;
 const K = FAULT_CLASSES.length;
 const R = REFERENCE_CHANNELS.length;
-/** The reference channels that are medians of the other sensors (PM2.5, PM10) and where they sit in CHANNELS. */
-const MEDIAN_CHANNELS = REFERENCE_CHANNELS.flatMap((_, r) => (REFERENCE_KINDS[r] === 'median' ? [r] : []));
-const MEDIAN_INDEX = MEDIAN_CHANNELS.map((r) => CHANNELS.indexOf(REFERENCE_CHANNELS[r] as string));
-const M = MEDIAN_CHANNELS.length;
-const W = MEAN_CHANNELS.length;
-/** The channels whose own value decides whether the sensor counted in a network mean (wind u/v: speed and direction). */
-const PM25 = CHANNELS.indexOf('pm25');
-const PM10 = CHANNELS.indexOf('pm10');
-const PM25_REF = MEDIAN_CHANNELS[0] as number;
-const PM10_REF = MEDIAN_CHANNELS[1] as number;
-const PRESSURE = CHANNELS.indexOf('pressure');
-const DEWPOINT = CHANNELS.indexOf('dewpoint');
-const WIND_SPEED = CHANNELS.indexOf('wind_speed');
-const WIND_DIR = CHANNELS.indexOf('wind_dir');
-if (
-  REFERENCE_CHANNELS.join() !== 'pm25,pm10,pressure,dewpoint,wind_u,wind_v' ||
-  MEAN_CHANNELS.join() !== '2,3,4,5'
-)
-  throw new Error('packForecasts writes the reference channels in this order');
-
-/**
- * The network weather of a due hour's window: per window hour and MEAN_CHANNELS entry, the value
- * when the sensor's own did not count and when it did (networkMean: NaN under two others).
- */
-function weatherTable(network: NetworkReference, first: number): Float64Array {
-  const table = new Float64Array(WINDOW_HOURS * W * 2);
-  for (let h = 0; h < WINDOW_HOURS; h++)
-    for (let k = 0; k < W; k++) {
-      const { sum, count } = network.sum(first + h, k);
-      table[(h * W + k) * 2] = networkMean(sum, count, false);
-      table[(h * W + k) * 2 + 1] = networkMean(sum, count, true);
-    }
-  return table;
-}
 
 /** Why a sensor-hour got no forecast: said, counted and logged, never papered over. */
 export type SkipReason = 'short_history' | 'gap' | 'missing_metric' | 'no_model';
@@ -142,57 +106,13 @@ export function packForecasts(
   const reference = buffers.reference;
   const kept: DueWindow[] = [];
   const skipped: ScoreResult['skipped'] = [];
-  const tables = new Map<number, { medians: MedianTable; weather: Float64Array; complete: Float32Array }>();
   for (const item of due) {
     // Cut straight into the packed input; most windows are complete and need no copy.
     const at = kept.length * size;
     // The cache knows which hours are complete, so a window is not scanned value by value for gaps.
     const gaps = !cache.window(item.sensorId, item.hour, WINDOW_HOURS, window, at);
-    if (network) {
-      // The other sensors' median PM and the network's weather per hour, taken before the gap fill
-      // touches the own values. Due hours are mostly one hour: its network columns are looked up
-      // once for all its windows.
-      let table = tables.get(item.hour);
-      if (!table) {
-        const first = item.hour - WINDOW_HOURS + 1;
-        const weather = weatherTable(network, first);
-        // A window without gaps has its own values in every mean: its weather is this, for all.
-        const complete = new Float32Array(WINDOW_HOURS * R);
-        for (let h = 0; h < WINDOW_HOURS; h++)
-          for (let k = 0; k < W; k++)
-            complete[h * R + (MEAN_CHANNELS[k] as number)] = weather[(h * W + k) * 2 + 1] as number;
-        table = {
-          medians: new MedianTable(
-            Array.from({ length: WINDOW_HOURS * M }, (_, k) =>
-              network.values(first + Math.floor(k / M), MEDIAN_INDEX[k % M] as number),
-            ),
-          ),
-          weather,
-          complete,
-        };
-        tables.set(item.hour, table);
-      }
-      const { medians, weather } = table;
-      const into = kept.length * WINDOW_HOURS * R;
-      if (!gaps) reference.set(table.complete, into);
-      for (let h = 0; h < WINDOW_HOURS; h++) {
-        const row = at + h * C;
-        const o = into + h * R;
-        reference[o + PM25_REF] = medians.get(h * M, window[row + PM25] as number);
-        reference[o + PM10_REF] = medians.get(h * M + 1, window[row + PM10] as number);
-        if (!gaps) continue;
-        // The weather table holds each mean as it is when the sensor's own value did not count and
-        // when it did: the own value's presence picks one by index.
-        const wind = +!(
-          Number.isNaN(window[row + WIND_SPEED] as number) || Number.isNaN(window[row + WIND_DIR] as number)
-        );
-        const t = h * W * 2;
-        reference[o + 2] = weather[t + +!Number.isNaN(window[row + PRESSURE] as number)] as number;
-        reference[o + 3] = weather[t + 2 + +!Number.isNaN(window[row + DEWPOINT] as number)] as number;
-        reference[o + 4] = weather[t + 4 + wind] as number;
-        reference[o + 5] = weather[t + 6 + wind] as number;
-      }
-    }
+    // Made from the own values before the gap fill touches them, as in training.
+    network?.forecastWindow(item.sensorId, item.hour, reference, kept.length * WINDOW_HOURS * R);
     if (gaps) {
       const filled = fillForward(window.slice(at, at + size));
       let still = false;
