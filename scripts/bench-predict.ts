@@ -120,7 +120,13 @@ async function throughput() {
     // The predictor's scorer: cut the due windows from the hour cache, apply the gap policy, pack,
     // one onnxruntime run. Building the 2 × 72-step bus messages is measured apart (publishing).
     const scratch = new PackScratch();
+    // Each call scores an hour that has just changed, as a pass after a fold does: the network's
+    // sweep of that hour and every window's reference row for it are made again (the reference rows
+    // of the 71 hours before are kept from earlier passes, as in the predictor).
+    const newest = row(0, origin);
+    const closeHour = () => cache.put('s0', origin, newest);
     const runOurs = async () => {
+      closeHour();
       const p = packForecasts(cache, due, network, scratch);
       await ours.scorePacked(p.window, p.origin, p.reference);
     };
@@ -129,6 +135,7 @@ async function throughput() {
       await ours.scorePacked(window, originHour, hasReference ? reference : undefined);
     };
     const runMessages = async () => {
+      closeHour();
       const p = packForecasts(cache, due, network, scratch);
       const out = await ours.scorePacked(p.window, p.origin, p.reference);
       forecastMessages(model, 'active', p.kept, out, Date.now());
