@@ -71,3 +71,38 @@ test('a sweep of one hour visits every sensor holding it, as the sensors’ own 
   cache.eachRow(hour - 1, (values, at) => before.push(values[at] as number));
   expect(before.length).toBe(150);
 });
+
+test('windows read as hour-by-hour lookups after random puts: out of order, incomplete, replaced, older than the ring', () => {
+  let seed = 5;
+  const random = () => {
+    seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+    return seed / 2 ** 31;
+  };
+  const cache = new HourCache();
+  const base = 9 * KEPT_HOURS;
+  const out = new Float32Array(72 * C);
+  let completes = 0;
+  for (let step = 0; step < 3_000; step++) {
+    const hour = base + Math.floor(random() * 2.5 * KEPT_HOURS);
+    // Mostly complete hours, so windows with every hour complete (the copy without checks) are common.
+    const gap = random() < 0.01 ? Math.floor(random() * C) : -1;
+    cache.put(
+      's',
+      hour,
+      row(hour).map((v, c) => (c === gap ? Number.NaN : v)),
+    );
+    const last = base + Math.floor(random() * 2.5 * KEPT_HOURS);
+    const complete = cache.window('s', last, 72, out);
+    let want = true;
+    for (let i = 0; i < 72; i++) {
+      for (let c = 0; c < C; c++) {
+        const value = cache.value('s', last - 71 + i, c);
+        if (Number.isNaN(value)) want = false;
+        expect(Object.is(out[i * C + c], Math.fround(value))).toBe(true);
+      }
+    }
+    expect(complete).toBe(want);
+    if (complete) completes++;
+  }
+  expect(completes).toBeGreaterThan(100);
+});

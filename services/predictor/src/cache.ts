@@ -13,6 +13,10 @@ interface SensorHours {
   complete: Uint8Array;
   /** The sensor's column in the network slabs. */
   index: number;
+  /** The newest hour held (-1: none). */
+  newest: number;
+  /** Every hour from this one to `newest` is held and complete: a window inside is copied unchecked. */
+  completeFrom: number;
 }
 
 /**
@@ -62,6 +66,8 @@ export class HourCache {
         values: new Float32Array(KEPT_HOURS * C),
         complete: new Uint8Array(KEPT_HOURS),
         index: this.sensors.size,
+        newest: -1,
+        completeFrom: 0,
       };
       this.sensors.set(id, hours);
     }
@@ -96,6 +102,15 @@ export class HourCache {
       if (Number.isNaN(s.values[slot * C + c] as number)) complete = 0;
     }
     s.complete[slot] = complete;
+    if (hour > s.newest) s.newest = hour;
+    // The complete run ending at the newest hour, counted again: a put can extend it, cut it or mend it.
+    let from = s.newest + 1;
+    while (from - 1 > s.newest - KEPT_HOURS) {
+      const before = (from - 1) % KEPT_HOURS;
+      if (s.tags[before] !== from - 1 || s.complete[before] !== 1) break;
+      from--;
+    }
+    s.completeFrom = from;
     const cell = slot * this.capacity + s.index;
     this.slabTags[cell] = hour;
     this.slabValues.set(s.values.subarray(slot * C, slot * C + C), cell * C);
@@ -145,6 +160,14 @@ export class HourCache {
   window(id: string, last: number, hours: number, out: Float32Array, offset = 0): boolean {
     const s = this.sensors.get(id);
     const first = last - hours + 1;
+    if (s && first >= s.completeFrom && last <= s.newest) {
+      // The usual window: one or two runs of the ring (it may wrap around the ring's end).
+      const start = first % KEPT_HOURS;
+      const head = Math.min(hours, KEPT_HOURS - start);
+      out.set(s.values.subarray(start * C, (start + head) * C), offset);
+      if (head < hours) out.set(s.values.subarray(0, (hours - head) * C), offset + head * C);
+      return true;
+    }
     let complete = true;
     // Runs of held hours that are adjacent in the ring are copied in one go (usually one or two).
     let i = 0;
