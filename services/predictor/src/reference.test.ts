@@ -41,6 +41,27 @@ test('the median without one sensor equals sorting the others, ties and short co
   }
 });
 
+test('a median table from an unsorted column is bit-equal to one from the sorted column', () => {
+  let seed = 13;
+  const random = () => {
+    seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+    return seed / 2 ** 31;
+  };
+  for (let trial = 0; trial < 3_000; trial++) {
+    const n = trial % 3 === 0 ? Math.floor(random() * 1_200) : Math.floor(random() * 14);
+    // Few distinct values in some trials (ties), real-valued in others.
+    const values = Float64Array.from({ length: n }, () =>
+      trial % 2 ? Math.floor(random() * 4) : random() * 1_000 - 100,
+    );
+    const sorted = Float64Array.from(values).sort();
+    const want = new MedianTable([sorted]);
+    const got = MedianTable.ofUnsorted([values]);
+    for (const own of [Number.NaN, ...Array.from(values.slice(0, 20))]) {
+      expect(Object.is(got.get(0, own), want.get(0, own))).toBe(true);
+    }
+  }
+});
+
 test('the forecast reference: median PM of the others, the network’s mean weather (wind as vectors), unknown under two others', () => {
   let seed = 11;
   const random = () => {

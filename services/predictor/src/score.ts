@@ -15,7 +15,7 @@ import {
   WINDOW_HOURS,
 } from '@sensormesh/models';
 import type { HourCache } from './cache.ts';
-import { MedianTable, type NetworkReference } from './reference.ts';
+import type { NetworkReference } from './reference.ts';
 import type { LoadedModel, ModelSet } from './registry.ts';
 
 const HOUR_MS = 3_600_000;
@@ -237,7 +237,7 @@ export function packFaults(cache: HourCache, reference: NetworkReference, due: r
     const hour = Math.floor(key / M);
     const channel = FAULT_CHANNELS[key - hour * M] as number;
     for (let i = 0; i < FAULT_WINDOW; i++) {
-      const column = new MedianTable([reference.values(hour - FAULT_WINDOW + 1 + i, channel)]);
+      const column = reference.medianTable(hour - FAULT_WINDOW + 1 + i, channel);
       for (const k of members) {
         const own = rows[(items[k] as { row: number }).row * size + i * C + channel] as number;
         values[k * FAULT_WINDOW + i] = own;
