@@ -7,14 +7,35 @@
 const utf8 = new TextEncoder();
 const TWO_32 = 2 ** 32;
 
+/** A String column's bytes: the LEB128 length of the UTF-8, then the UTF-8. */
+function columnString(value: string): Uint8Array {
+  const utf = utf8.encode(value);
+  let prefix = 1;
+  for (let length = utf.length; length >= 0x80; length >>>= 7) prefix++;
+  const out = new Uint8Array(prefix + utf.length);
+  let at = 0;
+  let length = utf.length;
+  while (length >= 0x80) {
+    out[at++] = (length & 0x7f) | 0x80;
+    length >>>= 7;
+  }
+  out[at++] = length;
+  out.set(utf, at);
+  return out;
+}
+
+/** Strings up to this many UTF-8 bytes are copied byte by byte: a native copy costs more to call. */
+const SHORT = 32;
+
 export class RowBinaryWriter {
   private bytes: Uint8Array;
   private view: DataView;
   private at = 0;
+  /** Each string seen, encoded once as its column bytes: LEB128 length, then UTF-8. */
   private readonly strings = new Map<string, Uint8Array>();
 
   constructor(initialBytes = 1 << 16) {
-    this.bytes = new Uint8Array(initialBytes);
+    this.bytes = new Uint8Array(Math.max(16, initialBytes));
     this.view = new DataView(this.bytes.buffer);
   }
 
@@ -30,20 +51,32 @@ export class RowBinaryWriter {
 
   /** A String column: LEB128 length, then UTF-8. Repeated values (sensor ids, metrics) are encoded once. */
   string(value: string): this {
+    return this.encoded(this.encode(value));
+  }
+
+  /** A string's column bytes (LEB128 length, then UTF-8), for `encoded`; cached per writer. */
+  encode(value: string): Uint8Array {
     let encoded = this.strings.get(value);
     if (!encoded) {
-      encoded = utf8.encode(value);
+      encoded = columnString(value);
       this.strings.set(value, encoded);
     }
-    this.room(encoded.length + 5);
-    let length = encoded.length;
-    while (length >= 0x80) {
-      this.bytes[this.at++] = (length & 0x7f) | 0x80;
-      length >>>= 7;
+    return encoded;
+  }
+
+  /** A String column from `encode`'s bytes: a value repeated row after row is looked up once. */
+  encoded(encoded: Uint8Array): this {
+    const n = encoded.length;
+    this.room(n);
+    if (n <= SHORT) {
+      const bytes = this.bytes;
+      let at = this.at;
+      for (let i = 0; i < n; i++) bytes[at++] = encoded[i] as number;
+      this.at = at;
+    } else {
+      this.bytes.set(encoded, this.at);
+      this.at += n;
     }
-    this.bytes[this.at++] = length;
-    this.bytes.set(encoded, this.at);
-    this.at += encoded.length;
     return this;
   }
 

@@ -73,19 +73,39 @@ function tsvLines(groups: readonly ReadingGroup[], skip?: (row: ReadingRow) => b
   return body;
 }
 
+/**
+ * About the bytes of a batch's RowBinary, so the buffer is not grown (and copied) while writing:
+ * per row five 8-byte columns and three strings with 1-byte lengths, the strings sized by the first
+ * row (a batch's ids and metrics are alike), and a quarter spare. A larger batch still grows it.
+ */
+function rowBinaryBytes(groups: readonly ReadingGroup[]): number {
+  let rows = 0;
+  for (const group of groups) rows += group.rows.length;
+  const first = groups[0]?.rows[0];
+  const strings = first ? first.sensorId.length + first.metric.length + first.source.length : 0;
+  return Math.ceil(rows * (43 + strings) * 1.25) + 1_024;
+}
+
 /** The same rows as RowBinary (READING_COLUMNS order), for backends that take it. */
 function rowBinary(groups: readonly ReadingGroup[], skip?: (row: ReadingRow) => boolean): Uint8Array {
-  const out = new RowBinaryWriter(1 << 20);
+  const out = new RowBinaryWriter(rowBinaryBytes(groups));
+  let source = '';
+  let sourceBytes = out.encode(source);
   for (const group of groups) {
+    const sensorId = out.encode(group.sensorId);
     for (const row of group.rows) {
       if (skip?.(row)) continue;
+      if (row.source !== source) {
+        source = row.source;
+        sourceBytes = out.encode(source);
+      }
       out
-        .string(group.sensorId)
+        .encoded(sensorId)
         .string(row.metric)
         .int64(group.ts)
         .float64(row.value)
         .int64(row.receivedAt)
-        .string(row.source)
+        .encoded(sourceBytes)
         .int64(row.entryMs ?? 0)
         .int64(row.entrySeq ?? 0);
     }
@@ -111,14 +131,16 @@ function rawRows(store: Store) {
 const ENTRY_COLUMNS = ['entry_ms', 'entry_seq', 'sensor_id', 'ts'] as const;
 
 /**
- * readings_entries lines: one per stream entry the rows came from (rows without one are skipped).
+ * readings_entries rows: one per stream entry the rows came from (rows without one are skipped).
  * Every entry of the batch, stored before or not: a retry of a batch whose rows were stored by an
  * insert that died before its entries still gets them, and readings_entries (a ReplacingMergeTree
  * on the entry id) keeps one row each. An entry whose reading was stored under another entry (a
  * repeat) matches no row in readings_raw and is skipped by the replay.
  */
-function entryLines(rows: readonly ReadingRow[]): string {
-  let body = '';
+function eachEntry(
+  rows: readonly ReadingRow[],
+  write: (ms: number, seq: number, sensorId: string, ts: number) => void,
+): void {
   let lastMs = 0;
   let lastSeq = -1;
   for (const row of rows) {
@@ -128,9 +150,31 @@ function entryLines(rows: readonly ReadingRow[]): string {
     if (ms === 0 || (ms === lastMs && seq === lastSeq)) continue;
     lastMs = ms;
     lastSeq = seq;
-    body += `${ms}\t${seq}\t${escapeTsv(row.sensorId)}\t${row.ts}\n`;
+    write(ms, seq, row.sensorId, row.ts);
   }
-  return body;
+}
+
+/** Inserts a batch's readings_entries rows: RowBinary where the store takes it (no text to print or parse), else TSV. */
+function entriesInsert(store: Store) {
+  const binary = store.insertRowBinary?.bind(store);
+  if (binary) {
+    return (rows: readonly ReadingRow[]) => {
+      // Per entry three Int64s and a sensor id, sized by the first row for an entry per two rows
+      // (readings usually carry more metrics); grown if need be.
+      const perEntry = 25 + (rows[0]?.sensorId.length ?? 0);
+      const out = new RowBinaryWriter(Math.ceil(rows.length / 2) * perEntry + 1_024);
+      eachEntry(rows, (ms, seq, sensorId, ts) => out.int64(ms).int64(seq).string(sensorId).int64(ts));
+      const body = out.finish();
+      return () => (body.length > 0 ? binary('readings_entries', ENTRY_COLUMNS, body) : undefined);
+    };
+  }
+  return (rows: readonly ReadingRow[]) => {
+    let body = '';
+    eachEntry(rows, (ms, seq, sensorId, ts) => {
+      body += `${ms}\t${seq}\t${escapeTsv(sensorId)}\t${ts}\n`;
+    });
+    return () => (body ? store.insertTsv('readings_entries', ENTRY_COLUMNS, body) : undefined);
+  };
 }
 
 /**
@@ -142,6 +186,7 @@ function entryLines(rows: readonly ReadingRow[]): string {
  */
 export function insertReadings(store: Store) {
   const encode = rawRows(store);
+  const encodeEntries = entriesInsert(store);
   return async function insertReadings(rows: readonly ReadingRow[]): Promise<InsertReport> {
     checkRows(rows);
     if (rows.length === 0) return { inserted: 0, duplicates: 0 };
@@ -149,17 +194,14 @@ export function insertReadings(store: Store) {
     const lookup = storedRows(store, groups);
     // Encoded while the lookup is in flight, as if nothing were stored (the usual answer).
     let insertRaw = encode(groups);
-    const entries = entryLines(rows);
+    const insertEntries = encodeEntries(rows);
     const stored = await lookup;
     const isStored = (row: ReadingRow) => stored.has(rowKey(row.sensorId, row.metric, row.ts));
     const again = stored.size === 0 ? [] : groups.flatMap((group) => group.rows.filter(isStored));
     if (again.length > 0) insertRaw = encode(groups, isStored);
     // Both idempotent, so they run side by side: a failure of either fails the call, and its retry
     // writes what is missing.
-    await Promise.all([
-      insertRaw(),
-      entries ? store.insertTsv('readings_entries', ENTRY_COLUMNS, entries) : undefined,
-    ]);
+    await Promise.all([insertRaw(), insertEntries()]);
     const inserted = distinct - again.length;
     const report: InsertReport = { inserted, duplicates: rows.length - inserted };
     if (again.length === 0) return report;

@@ -11,27 +11,42 @@ export interface ReadingGroup {
 
 /**
  * Groups rows by reading, in first-seen order; a metric repeated within a reading keeps its first
- * row. Rows of one reading usually arrive together, so the map is asked once per reading.
+ * row. Rows of one reading usually arrive together, so the maps are asked once per reading: by
+ * sensor, then by ts (a number key, no "ts|sensor" string built and hashed per reading).
  */
 export function groupReadings(rows: readonly ReadingRow[]): { groups: ReadingGroup[]; distinct: number } {
-  const byKey = new Map<string, ReadingGroup>();
+  const bySensor = new Map<string, Map<number, ReadingGroup>>();
   const groups: ReadingGroup[] = [];
   let distinct = 0;
   let last: ReadingGroup | undefined;
+  let lastSensor: Map<number, ReadingGroup> | undefined;
   for (const row of rows) {
     let group = last;
     if (!group || group.ts !== row.ts || group.sensorId !== row.sensorId) {
-      const key = `${row.ts}|${row.sensorId}`;
-      group = byKey.get(key);
+      let byTs = group && group.sensorId === row.sensorId ? lastSensor : bySensor.get(row.sensorId);
+      if (!byTs) {
+        byTs = new Map();
+        bySensor.set(row.sensorId, byTs);
+      }
+      lastSensor = byTs;
+      group = byTs.get(row.ts);
       if (!group) {
         group = { sensorId: row.sensorId, ts: row.ts, rows: [] };
-        byKey.set(key, group);
+        byTs.set(row.ts, group);
         groups.push(group);
       }
       last = group;
     }
-    if (group.rows.some((kept) => kept.metric === row.metric)) continue;
-    group.rows.push(row);
+    const kept = group.rows;
+    let repeated = false;
+    for (let i = 0; i < kept.length; i++) {
+      if ((kept[i] as ReadingRow).metric === row.metric) {
+        repeated = true;
+        break;
+      }
+    }
+    if (repeated) continue;
+    kept.push(row);
     distinct++;
   }
   return { groups, distinct };
