@@ -120,11 +120,12 @@ async function throughput() {
     // The predictor's scorer: cut the due windows from the hour cache, apply the gap policy, pack,
     // one onnxruntime run. Building the 2 × 72-step bus messages is measured apart (publishing).
     const scratch = new PackScratch();
-    // Each call scores an hour that has just changed, as a pass after a fold does: the network's
-    // sweep of that hour and every window's reference row for it are made again (the reference rows
-    // of the 71 hours before are kept from earlier passes, as in the predictor).
-    const newest = row(0, origin);
-    const closeHour = () => cache.put('s0', origin, newest);
+    // Each call is a pass after a fold, as in the predictor: the due sensors' newest hour is stored
+    // first (the hour changed), so the network's data for that hour is made again.
+    const newest = due.map((item, s) => ({ id: item.sensorId, means: Float32Array.from(row(s, origin)) }));
+    const closeHour = () => {
+      for (const { id, means } of newest) cache.put(id, origin, means);
+    };
     const runOurs = async () => {
       closeHour();
       const p = packForecasts(cache, due, network, scratch);

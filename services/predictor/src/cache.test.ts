@@ -1,6 +1,6 @@
 import { expect, test } from 'bun:test';
-import { CHANNELS } from '@sensormesh/models';
-import { HourCache, KEPT_HOURS } from './cache.ts';
+import { CHANNELS, referenceValues } from '@sensormesh/models';
+import { HourCache, KEPT_HOURS, WIND_U, WIND_V } from './cache.ts';
 
 const C = CHANNELS.length;
 const row = (hour: number) => Array.from({ length: C }, (_, c) => hour * 100 + c);
@@ -44,32 +44,38 @@ test('a window is complete only when every hour is held with every channel', () 
   expect(cache.window('unknown', 109, 10, out)).toBe(false);
 });
 
-test('a sweep of one hour visits every sensor holding it, as the sensors’ own rows, past the slabs’ growth', () => {
+test('an hour’s column holds every known value of the sensors holding it, in first-seen order, past the slabs’ growth', () => {
   const cache = new HourCache();
   const hour = 3 * KEPT_HOURS + 2;
+  const ids = Array.from({ length: 150 }, (_, s) => `s${s}`);
   // 150 sensors: the network slabs grow twice (64, 128, 256) while hours are already held.
-  for (let s = 0; s < 150; s++) {
-    cache.put(`s${s}`, hour - 1, row(s));
-    if (s % 3 !== 0) cache.put(`s${s}`, hour, row(1_000 + s));
-  }
+  ids.forEach((id, s) => {
+    cache.put(id, hour - 1, row(s));
+    if (s % 3 !== 0)
+      cache.put(
+        id,
+        hour,
+        row(1_000 + s).map((v, c) => (c === s % C ? Number.NaN : v)),
+      );
+  });
   cache.put('s4', hour, row(7)); // a sensor's hour stored again
   cache.put('s5', hour - KEPT_HOURS, row(9)); // older than its slot's hour: not stored
-  const seen = new Map<number, number[]>();
-  cache.eachRow(hour, (values, at) => {
-    const got = Array.from(values.subarray(at, at + C));
-    seen.set(got[0] as number, got);
-  });
+  const out = new Float64Array(ids.length);
   const own = new Float32Array(C);
-  const holding = Array.from({ length: 150 }, (_, s) => `s${s}`).filter((id) => cache.has(id, hour));
-  expect(holding.length).toBe(100);
-  expect(seen.size).toBe(100);
-  for (const id of holding) {
-    cache.row(id, hour, own);
-    expect(seen.get(own[0] as number)).toEqual(Array.from(own));
+  const wind = new Float64Array(6);
+  for (let c = 0; c < C + 2; c++) {
+    const want: number[] = [];
+    for (const id of ids) {
+      if (!cache.row(id, hour, own)) continue;
+      referenceValues(own, 0, wind);
+      const value = c === WIND_U ? wind[4] : c === WIND_V ? wind[5] : own[c];
+      if (!Number.isNaN(value)) want.push(value as number);
+    }
+    const n = cache.column(hour, c, out);
+    expect(Array.from(out.subarray(0, n))).toEqual(want);
+    expect(n).toBeGreaterThan(70);
   }
-  const before: number[] = [];
-  cache.eachRow(hour - 1, (values, at) => before.push(values[at] as number));
-  expect(before.length).toBe(150);
+  expect(cache.column(hour - 1, 0, out)).toBe(150);
 });
 
 test('windows read as hour-by-hour lookups after random puts: out of order, incomplete, replaced, older than the ring', () => {

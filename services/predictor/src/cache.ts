@@ -1,8 +1,13 @@
-import { CHANNELS, WINDOW_HOURS } from '@sensormesh/models';
+import { CHANNELS, REFERENCE_CHANNELS, referenceValues, WINDOW_HOURS } from '@sensormesh/models';
 
 /** Hours a sensor's ring keeps: the window plus a day of slack for late scoring. */
 export const KEPT_HOURS = WINDOW_HOURS + 24;
 const C = CHANNELS.length;
+/** Column numbers past CHANNELS for the wind's u and v components (see `column`). */
+export const WIND_U = C;
+export const WIND_V = C + 1;
+const U = REFERENCE_CHANNELS.indexOf('wind_u');
+const V = REFERENCE_CHANNELS.indexOf('wind_v');
 
 /** One sensor's recent hourly means: a ring of KEPT_HOURS hours × CHANNELS, NaN = no reading. */
 interface SensorHours {
@@ -37,6 +42,9 @@ export class HourCache {
   private capacity = 0;
   private slabTags = new Int32Array(0);
   private slabValues = new Float32Array(0);
+  /** Wind u and v per slot and sensor, made once at `put` (two trigonometric calls per row). */
+  private slabWind = new Float64Array(0);
+  private readonly referenceRow = new Float64Array(REFERENCE_CHANNELS.length);
 
   /** A number that changes whenever any hour of any sensor changes. */
   get version(): number {
@@ -85,9 +93,16 @@ export class HourCache {
         slot * capacity * C,
       );
     }
+    const wind = new Float64Array(KEPT_HOURS * capacity * 2);
+    for (let slot = 0; slot < KEPT_HOURS; slot++)
+      wind.set(
+        this.slabWind.subarray(slot * this.capacity * 2, (slot * this.capacity + n) * 2),
+        slot * capacity * 2,
+      );
     this.capacity = capacity;
     this.slabTags = tags;
     this.slabValues = values;
+    this.slabWind = wind;
   }
 
   /** Stores an hour's means (CHANNELS order, NaN = missing); an older hour never evicts a newer one. */
@@ -114,19 +129,37 @@ export class HourCache {
     const cell = slot * this.capacity + s.index;
     this.slabTags[cell] = hour;
     this.slabValues.set(s.values.subarray(slot * C, slot * C + C), cell * C);
+    // From the stored (float32) values, as the reference was always made.
+    referenceValues(s.values, slot * C, this.referenceRow);
+    this.slabWind[cell * 2] = this.referenceRow[U] as number;
+    this.slabWind[cell * 2 + 1] = this.referenceRow[V] as number;
     this.stamps.set(hour, ++this.stamp);
     if (this.stamps.size > KEPT_HOURS * 4) {
       for (const old of this.stamps.keys()) if (old < hour - KEPT_HOURS) this.stamps.delete(old);
     }
   }
 
-  /** Calls `visit` with every sensor's row at `hour` (its channels at values[at…at + CHANNELS)). */
-  eachRow(hour: number, visit: (values: Float32Array, at: number) => void): void {
-    const first = (hour % KEPT_HOURS) * this.capacity;
+  /**
+   * Writes every sensor's value of `channel` at `hour` that is known (not NaN) to `out`, in the
+   * order sensors were first seen, and returns how many. `channel` is a CHANNELS index, or WIND_U
+   * or WIND_V for the wind's components (NaN unless both speed and direction are known).
+   */
+  column(hour: number, channel: number, out: Float64Array): number {
+    const slot = hour % KEPT_HOURS;
+    const first = slot * this.capacity;
     const tags = this.slabTags;
-    const values = this.slabValues;
-    for (let cell = first; cell < first + this.sensors.size; cell++)
-      if (tags[cell] === hour) visit(values, cell * C);
+    const wind = channel >= C;
+    const values = wind ? this.slabWind : this.slabValues;
+    const stride = wind ? 2 : C;
+    const offset = wind ? channel - C : channel;
+    let n = 0;
+    for (let cell = first; cell < first + this.sensors.size; cell++) {
+      if (tags[cell] !== hour) continue;
+      const value = values[cell * stride + offset] as number;
+      if (Number.isNaN(value)) continue;
+      out[n++] = value;
+    }
+    return n;
   }
 
   /** Whether the hour is held (possibly all NaN: the hour is known to have no data). */

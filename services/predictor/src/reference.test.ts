@@ -120,8 +120,8 @@ test('the forecast reference: median PM of the others, the network’s mean weat
   });
 });
 
-test('kept reference rows are made again when any sensor’s value at their hour changes, and not otherwise', () => {
-  // Windows that wrap around the rings' end (the last hour's slot is near the start of the ring).
+test('a network reference kept across passes follows every change to an hour, as a fresh one would', () => {
+  // Windows that wrap around the cache's ring end (the last hour's slot is near the ring's start).
   const last = 7 * KEPT_HOURS + 5;
   const cache = new HourCache();
   const sensors = ['a', 'b', 'c', 'd', 'e'];
@@ -148,7 +148,7 @@ test('kept reference rows are made again when any sensor’s value at their hour
     CHANNELS.map(() => Number.NaN),
   );
   expect(reused()).toEqual(fresh());
-  // The windows of the next hour share 71 rows with these.
+  // The windows of the next hour share 71 hours with these.
   for (const id of sensors) cache.put(id, last + 1, row());
   const next = due.map((item) => ({ ...item, hour: last + 1 }));
   expect(Array.from(packForecasts(cache, next, kept).reference ?? [])).toEqual(

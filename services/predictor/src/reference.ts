@@ -1,19 +1,12 @@
-import {
-  CHANNELS,
-  networkMean,
-  REFERENCE_CHANNELS,
-  REFERENCE_KINDS,
-  referenceValues,
-  WINDOW_HOURS,
-} from '@sensormesh/models';
-import { type HourCache, KEPT_HOURS } from './cache.ts';
+import { CHANNELS, networkMean, REFERENCE_CHANNELS, REFERENCE_KINDS, WINDOW_HOURS } from '@sensormesh/models';
+import { type HourCache, WIND_U, WIND_V } from './cache.ts';
 
 /**
- * The fault model's network reference: per hour and channel, the median of the *other* sensors'
- * values (NaN when fewer than two report), as in training (models/src/data/inject.ts). Each hour's
- * values are sorted once; a sensor's own value is then skipped by index, so a reference costs
- * O(1) per sensor instead of a sort per sensor. The same sweep sums the network's weather for the
- * forecast model's reference (REFERENCE_CHANNELS of kind mean: see networkMean in the models).
+ * The network reference of both models: per hour and channel, the median of the *other* sensors'
+ * values (NaN when fewer than two report), as in training (models/src/data/inject.ts), through a
+ * MedianTable that skips a sensor's own value in O(1); and the network's mean weather for the
+ * forecast model (REFERENCE_CHANNELS of kind mean: see networkMean in the models). Everything is
+ * made per hour on first use and kept until any sensor's value at that hour changes.
  */
 const C = CHANNELS.length;
 const R = REFERENCE_CHANNELS.length;
@@ -25,6 +18,8 @@ export const MEAN_CHANNELS: readonly number[] = REFERENCE_CHANNELS.flatMap((_, r
 /** The reference channels that are medians of the other sensors (PM2.5, PM10) and where they sit in CHANNELS. */
 const MEDIAN_CHANNELS = REFERENCE_CHANNELS.flatMap((_, r) => (REFERENCE_KINDS[r] === 'median' ? [r] : []));
 const MEDIAN_INDEX = MEDIAN_CHANNELS.map((r) => CHANNELS.indexOf(REFERENCE_CHANNELS[r] as string));
+const M = MEDIAN_CHANNELS.length;
+const W = MEAN_CHANNELS.length;
 const PRESSURE = CHANNELS.indexOf('pressure');
 const DEWPOINT = CHANNELS.indexOf('dewpoint');
 const WIND_SPEED = CHANNELS.indexOf('wind_speed');
@@ -33,92 +28,65 @@ if (
   REFERENCE_CHANNELS.join() !== 'pm25,pm10,pressure,dewpoint,wind_u,wind_v' ||
   MEAN_CHANNELS.join() !== '2,3,4,5'
 )
-  throw new Error('referenceRow writes the reference channels in this order');
+  throw new Error('forecastWindow writes the reference channels in this order');
+/** The channels the weather means are taken over: pressure, dew point, wind u and v. */
+const MEAN_SOURCES = [PRESSURE, DEWPOINT, WIND_U, WIND_V];
+const COLUMNS = C + 2;
 
 interface HourSweep {
   stamp: number;
-  /** Per channel, the values of every sensor that reported; sorted once `sorted[channel]` is 1. */
-  columns: Float64Array[];
+  /** Per channel (and WIND_U, WIND_V), the values of every sensor that reported, once asked for. */
+  columns: (Float64Array | undefined)[];
+  /** 1 once `values` has sorted the channel's column. */
   sorted: Uint8Array;
   /** Per channel, its median table once asked for. */
   tables: (MedianTable | undefined)[];
-  /** Per MEAN_CHANNELS entry: sum and count over every sensor that reported. */
-  sums: Float64Array;
-  /** The forecast reference's parts, made on first use: see `referenceRow`. */
+  /** The forecast reference's parts, once asked for: see `forecastParts`. */
   forecast?: { medians: MedianTable; weather: Float64Array };
 }
 
-/**
- * One sensor's forecast reference rows (REFERENCE_CHANNELS) per hour, in a ring like the hour
- * cache's, each with the hour's stamp when it was made: an hour's row stays right until any
- * sensor's value at that hour changes, so a pass makes only the rows of the hours that changed
- * (usually the one that just closed) and copies the other 71.
- */
-interface ReferenceRing {
-  tags: Int32Array;
-  stamps: Float64Array;
-  values: Float32Array;
-  /** Every row of the window ending at hour `madeFor` was right when the cache's version was `madeAt`. */
-  madeFor: number;
-  madeAt: number;
-}
-
-/** The stamps of one window's hours while the cache is unchanged, and which changed since a version. */
-interface WindowStamps {
+/** The forecast reference's per-hour parts over one window's hours, while the cache is unchanged. */
+interface ForecastHours {
   last: number;
   version: number;
-  stamps: Float64Array;
-  changed: Map<number, Int32Array>;
+  /** Per window hour, MEDIAN_CHANNELS columns. */
+  medians: MedianTable;
+  /** Per window hour and MEAN_CHANNELS entry: the mean without and with the sensor's own value. */
+  weather: Float64Array;
+  /** The reference rows of a window without gaps (own value in every mean), medians left to fill. */
+  complete: Float32Array;
 }
+
 export class NetworkReference {
   private readonly hours = new Map<number, HourSweep>();
-  private readonly rings = new Map<string, ReferenceRing>();
-  private windowStamps: WindowStamps = {
-    last: Number.NaN,
-    version: -1,
-    stamps: new Float64Array(WINDOW_HOURS),
-    changed: new Map(),
-  };
-  private readonly own = new Float32Array(C);
-  private readonly weatherOwn = new Float64Array(R);
+  private forecastHours?: ForecastHours;
 
   constructor(private readonly cache: HourCache) {}
 
+  /** The hour's derived data, empty until asked for; made again once any sensor's value there changed. */
   private sweep(hour: number): HourSweep {
     const stamp = this.cache.hourStamp(hour);
     const memo = this.hours.get(hour);
     if (memo && memo.stamp === stamp) return memo;
-    // Every channel of the hour in one sweep over the sensors' rings, without a lookup or a copy per
-    // sensor: this runs whenever any sensor's hour changes, i.e. on most passes.
-    const capacity = this.cache.size;
-    const columns = Array.from({ length: C }, () => new Float64Array(capacity));
-    const counts = new Int32Array(C);
-    const own = this.weatherOwn;
-    const sums = new Float64Array(MEAN_CHANNELS.length * 2);
-    this.cache.eachRow(hour, (values, at) => {
-      for (let c = 0; c < C; c++) {
-        const value = values[at + c] as number;
-        if (Number.isNaN(value)) continue;
-        (columns[c] as Float64Array)[counts[c] as number] = value;
-        counts[c] = (counts[c] as number) + 1;
-      }
-      referenceValues(values, at, own);
-      for (let k = 0; k < MEAN_CHANNELS.length; k++) {
-        const value = own[MEAN_CHANNELS[k] as number] as number;
-        if (Number.isNaN(value)) continue;
-        sums[k * 2] = (sums[k * 2] as number) + value;
-        sums[k * 2 + 1] = (sums[k * 2 + 1] as number) + 1;
-      }
-    });
-    const sweep: HourSweep = {
-      stamp,
-      columns: columns.map((column, c) => column.subarray(0, counts[c])),
-      sorted: new Uint8Array(C),
-      tables: [],
-      sums,
-    };
+    const sweep: HourSweep = { stamp, columns: [], sorted: new Uint8Array(COLUMNS), tables: [] };
     this.hours.set(hour, sweep);
     return sweep;
+  }
+
+  /**
+   * Every reporting sensor's value of `channel` at `hour` (a CHANNELS index, or WIND_U / WIND_V),
+   * read from the cache's network slab on first use: a pass after a fold reads only the columns it
+   * needs (the forecast: PM2.5, PM10 and the four weather means) of the hour that changed.
+   */
+  private column(hour: number, channel: number): { sweep: HourSweep; column: Float64Array } {
+    const sweep = this.sweep(hour);
+    let column = sweep.columns[channel];
+    if (!column) {
+      const out = new Float64Array(this.cache.size);
+      column = out.subarray(0, this.cache.column(hour, channel, out));
+      sweep.columns[channel] = column;
+    }
+    return { sweep, column };
   }
 
   /** Median of the other sensors' values at `hour` on `channel`, given this sensor's own value (NaN = none). */
@@ -128,8 +96,7 @@ export class NetworkReference {
 
   /** The sorted values of every sensor at `hour` on `channel` (for medianExcluding in a loop). */
   values(hour: number, channel: number): Float64Array {
-    const sweep = this.sweep(hour);
-    const column = sweep.columns[channel] as Float64Array;
+    const { sweep, column } = this.column(hour, channel);
     // Sorted on first use: the forecast asks for two channels of an hour, the fault model for its own.
     if (!sweep.sorted[channel]) {
       column.sort();
@@ -140,124 +107,97 @@ export class NetworkReference {
 
   /** The median table of `channel` at `hour` (one column), made once per version of the hour. */
   medianTable(hour: number, channel: number): MedianTable {
-    const sweep = this.sweep(hour);
+    const { sweep, column } = this.column(hour, channel);
     let table = sweep.tables[channel];
     if (!table) {
-      table = MedianTable.ofUnsorted([sweep.columns[channel] as Float64Array]);
+      table = MedianTable.ofUnsorted([column]);
       sweep.tables[channel] = table;
     }
     return table;
   }
 
-  /** Sum and count over every reporting sensor of MEAN_CHANNELS entry `k` at `hour`. */
-  sum(hour: number, k: number): { sum: number; count: number } {
-    const sums = this.sweep(hour).sums;
-    return { sum: sums[k * 2] as number, count: sums[k * 2 + 1] as number };
-  }
-
   /**
    * The forecast model's reference for the window of WINDOW_HOURS hours ending at `last`, as rows of
-   * REFERENCE_CHANNELS into `out` at `offset`: per hour, the median PM2.5 and PM10 of the *other*
-   * sensors and the network's mean weather (networkMean), each NaN under two other sensors.
+   * REFERENCE_CHANNELS into `out` at `at`: per hour, the median PM2.5 and PM10 of the *other*
+   * sensors and the network's mean weather (networkMean), each NaN under two other sensors. `own`
+   * holds the sensor's window (CHANNELS rows at `ownAt`, NaN where it has no value, i.e. before the
+   * gap fill); `complete` says it has none, when the weather needs no look at it.
    */
-  forecastWindow(id: string, last: number, out: Float32Array, offset: number): void {
+  forecastWindow(
+    last: number,
+    own: Float32Array,
+    ownAt: number,
+    complete: boolean,
+    out: Float32Array,
+    at: number,
+  ): void {
+    const { medians, weather, ...hours } = this.forecastHoursOf(last);
+    if (complete) out.set(hours.complete, at);
+    for (let h = 0; h < WINDOW_HOURS; h++) {
+      const row = ownAt + h * C;
+      const o = at + h * R;
+      for (let m = 0; m < M; m++)
+        out[o + (MEDIAN_CHANNELS[m] as number)] = medians.get(
+          h * M + m,
+          own[row + (MEDIAN_INDEX[m] as number)] as number,
+        );
+      if (complete) continue;
+      // Each mean as it is when the sensor's own value did not count and when it did: the own
+      // value's presence picks one by index.
+      const wind = +!(
+        Number.isNaN(own[row + WIND_SPEED] as number) || Number.isNaN(own[row + WIND_DIR] as number)
+      );
+      const t = h * W * 2;
+      out[o + 2] = weather[t + +!Number.isNaN(own[row + PRESSURE] as number)] as number;
+      out[o + 3] = weather[t + 2 + +!Number.isNaN(own[row + DEWPOINT] as number)] as number;
+      out[o + 4] = weather[t + 4 + wind] as number;
+      out[o + 5] = weather[t + 6 + wind] as number;
+    }
+  }
+
+  /** The per-hour parts of the window ending at `last`, made once per pass (while the cache is unchanged). */
+  private forecastHoursOf(last: number): ForecastHours {
+    const memo = this.forecastHours;
+    if (memo && memo.last === last && memo.version === this.cache.version) return memo;
     const first = last - WINDOW_HOURS + 1;
-    const memo = this.windowStampsOf(last);
-    let ring = this.rings.get(id);
-    if (!ring) {
-      ring = {
-        tags: new Int32Array(KEPT_HOURS).fill(-1),
-        stamps: new Float64Array(KEPT_HOURS),
-        values: new Float32Array(KEPT_HOURS * R),
-        madeFor: Number.NEGATIVE_INFINITY,
-        madeAt: -1,
-      };
-      this.rings.set(id, ring);
+    const tables: MedianTable[] = [];
+    const weather = new Float64Array(WINDOW_HOURS * W * 2);
+    const complete = new Float32Array(WINDOW_HOURS * R);
+    for (let h = 0; h < WINDOW_HOURS; h++) {
+      const parts = this.forecastParts(first + h);
+      tables.push(parts.medians);
+      weather.set(parts.weather, h * W * 2);
+      for (let k = 0; k < W; k++)
+        complete[h * R + (MEAN_CHANNELS[k] as number)] = parts.weather[k * 2 + 1] as number;
     }
-    const ahead = last - ring.madeFor;
-    if (ahead >= 0 && ahead < WINDOW_HOURS) {
-      // Rows of the window the ring was last made for were right as of `madeAt`: only the hours
-      // changed since then and the hours after that window can be stale, not all 72.
-      for (const h of this.changedSince(memo, ring.madeAt))
-        this.keep(ring, id, first + h, memo.stamps[h] as number);
-      for (let h = WINDOW_HOURS - ahead; h < WINDOW_HOURS; h++)
-        this.keep(ring, id, first + h, memo.stamps[h] as number);
-    } else {
-      for (let h = 0; h < WINDOW_HOURS; h++) this.keep(ring, id, first + h, memo.stamps[h] as number);
-    }
-    ring.madeFor = last;
-    ring.madeAt = memo.version;
-    // The window is at most two runs of the ring (it may wrap around the ring's end).
-    const start = first % KEPT_HOURS;
-    const head = Math.min(WINDOW_HOURS, KEPT_HOURS - start);
-    out.set(ring.values.subarray(start * R, (start + head) * R), offset);
-    if (head < WINDOW_HOURS) out.set(ring.values.subarray(0, (WINDOW_HOURS - head) * R), offset + head * R);
+    this.forecastHours = {
+      last,
+      version: this.cache.version,
+      medians: MedianTable.concat(tables),
+      weather,
+      complete,
+    };
+    return this.forecastHours;
   }
 
-  /** Makes the ring's row of `hour` again unless it holds that hour as of `stamp`. */
-  private keep(ring: ReferenceRing, id: string, hour: number, stamp: number): void {
-    const slot = hour % KEPT_HOURS;
-    if (ring.tags[slot] === hour && ring.stamps[slot] === stamp) return;
-    this.referenceRow(id, hour, ring.values, slot * R);
-    ring.tags[slot] = hour;
-    ring.stamps[slot] = stamp;
-  }
-
-  private windowStampsOf(last: number): WindowStamps {
-    const memo = this.windowStamps;
-    if (memo.last === last && memo.version === this.cache.version) return memo;
-    const first = last - WINDOW_HOURS + 1;
-    const stamps = new Float64Array(WINDOW_HOURS);
-    for (let h = 0; h < WINDOW_HOURS; h++) stamps[h] = this.cache.hourStamp(first + h);
-    this.windowStamps = { last, version: this.cache.version, stamps, changed: new Map() };
-    return this.windowStamps;
-  }
-
-  /** The window's hours (as offsets) whose values changed after the cache's version `version`. */
-  private changedSince(memo: WindowStamps, version: number): Int32Array {
-    let changed = memo.changed.get(version);
-    if (!changed) {
-      const offsets: number[] = [];
-      memo.stamps.forEach((stamp, h) => {
-        if (stamp > version) offsets.push(h);
-      });
-      changed = Int32Array.from(offsets);
-      memo.changed.set(version, changed);
-    }
-    return changed;
-  }
-
-  /** Forecast reference row of sensor `id` at `hour`, given its own values there (which it leaves out). */
-  private referenceRow(id: string, hour: number, out: Float32Array, at: number): void {
+  /** An hour's median tables (MEDIAN_CHANNELS) and weather means, made once per version of the hour. */
+  private forecastParts(hour: number): NonNullable<HourSweep['forecast']> {
     const sweep = this.sweep(hour);
-    let parts = sweep.forecast;
-    if (!parts) {
-      // The weather per MEAN_CHANNELS entry as it is when the sensor's own value did not count and
-      // when it did: the own value's presence picks one by index.
-      const weather = new Float64Array(MEAN_CHANNELS.length * 2);
-      MEAN_CHANNELS.forEach((_, k) => {
-        const sum = sweep.sums[k * 2] as number;
-        const count = sweep.sums[k * 2 + 1] as number;
-        weather[k * 2] = networkMean(sum, count, false);
-        weather[k * 2 + 1] = networkMean(sum, count, true);
+    if (!sweep.forecast) {
+      const weather = new Float64Array(W * 2);
+      MEAN_SOURCES.forEach((channel, k) => {
+        const { column } = this.column(hour, channel);
+        let sum = 0;
+        for (let i = 0; i < column.length; i++) sum += column[i] as number;
+        weather[k * 2] = networkMean(sum, column.length, false);
+        weather[k * 2 + 1] = networkMean(sum, column.length, true);
       });
-      parts = {
-        medians: MedianTable.ofUnsorted(MEDIAN_INDEX.map((c) => sweep.columns[c] as Float64Array)),
+      sweep.forecast = {
+        medians: MedianTable.ofUnsorted(MEDIAN_INDEX.map((c) => this.column(hour, c).column)),
         weather,
       };
-      sweep.forecast = parts;
     }
-    const own = this.own;
-    if (!this.cache.row(id, hour, own)) own.fill(Number.NaN);
-    MEDIAN_CHANNELS.forEach((r, m) => {
-      out[at + r] = parts.medians.get(m, own[MEDIAN_INDEX[m] as number] as number);
-    });
-    const { weather } = parts;
-    const wind = +!(Number.isNaN(own[WIND_SPEED] as number) || Number.isNaN(own[WIND_DIR] as number));
-    out[at + 2] = weather[+!Number.isNaN(own[PRESSURE] as number)] as number;
-    out[at + 3] = weather[2 + +!Number.isNaN(own[DEWPOINT] as number)] as number;
-    out[at + 4] = weather[4 + wind] as number;
-    out[at + 5] = weather[6 + wind] as number;
+    return sweep.forecast;
   }
 
   /** Forgets hours before `hour` (they will not be asked for again). */
@@ -350,6 +290,17 @@ export class MedianTable {
       slots[at + 4] = (size - 1) % 2 ? ODD : EVEN;
     });
     return new MedianTable(columns, slots);
+  }
+
+  /** One table of every column of `tables`, in order. */
+  static concat(tables: readonly MedianTable[]): MedianTable {
+    const slots = new Float64Array(tables.reduce((n, table) => n + table.slots.length, 0));
+    let at = 0;
+    for (const table of tables) {
+      slots.set(table.slots, at);
+      at += table.slots.length;
+    }
+    return new MedianTable([], slots);
   }
 
   /** medianExcluding(columns[column], own). */

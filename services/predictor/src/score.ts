@@ -112,7 +112,7 @@ export function packForecasts(
     // The cache knows which hours are complete, so a window is not scanned value by value for gaps.
     const gaps = !cache.window(item.sensorId, item.hour, WINDOW_HOURS, window, at);
     // Made from the own values before the gap fill touches them, as in training.
-    network?.forecastWindow(item.sensorId, item.hour, reference, kept.length * WINDOW_HOURS * R);
+    network?.forecastWindow(item.hour, window, at, !gaps, reference, kept.length * WINDOW_HOURS * R);
     if (gaps) {
       const filled = fillForward(window.slice(at, at + size));
       let still = false;
