@@ -88,8 +88,11 @@ test('windows read as hour-by-hour lookups after random puts: out of order, inco
   const base = 9 * KEPT_HOURS;
   const out = new Float32Array(72 * C);
   let completes = 0;
+  let newest = base;
   for (let step = 0; step < 3_000; step++) {
-    const hour = base + Math.floor(random() * 2.5 * KEPT_HOURS);
+    // Half the puts are the next hour after the newest (the usual case), half anywhere.
+    newest = random() < 0.5 ? newest + 1 : base + Math.floor(random() * 2.5 * KEPT_HOURS);
+    const hour = newest;
     // Mostly complete hours, so windows with every hour complete (the copy without checks) are common.
     const gap = random() < 0.01 ? Math.floor(random() * C) : -1;
     cache.put(
@@ -111,4 +114,20 @@ test('windows read as hour-by-hour lookups after random puts: out of order, inco
     if (complete) completes++;
   }
   expect(completes).toBeGreaterThan(100);
+});
+
+test('the complete run ends at a jump past unheld hours, and at the hours the ring no longer holds', () => {
+  const cache = new HourCache();
+  const out = new Float32Array(72 * C);
+  for (let hour = 1_000; hour < 1_100; hour++) cache.put('s', hour, row(hour));
+  for (let hour = 1_150; hour < 1_222; hour++) cache.put('s', hour, row(hour));
+  expect(cache.window('s', 1_221, 72, out)).toBe(true);
+  expect(cache.window('s', 1_160, 72, out)).toBe(false); // 1,100–1,149 were never stored
+  expect(out[(1_120 - 1_089) * C]).toBeNaN();
+  for (let hour = 1_222; hour <= 1_400; hour++) cache.put('s', hour, row(hour));
+  expect(cache.window('s', 1_400, 72, out)).toBe(true);
+  // Hours before 1,400 − KEPT_HOURS + 1 have left the ring.
+  expect(cache.window('s', 1_400 - KEPT_HOURS + 72, 72, out)).toBe(true);
+  expect(cache.window('s', 1_400 - KEPT_HOURS + 71, 72, out)).toBe(false);
+  expect(out[0]).toBeNaN();
 });

@@ -117,15 +117,24 @@ export class HourCache {
       if (Number.isNaN(s.values[slot * C + c] as number)) complete = 0;
     }
     s.complete[slot] = complete;
-    if (hour > s.newest) s.newest = hour;
-    // The complete run ending at the newest hour, counted again: a put can extend it, cut it or mend it.
-    let from = s.newest + 1;
-    while (from - 1 > s.newest - KEPT_HOURS) {
-      const before = (from - 1) % KEPT_HOURS;
-      if (s.tags[before] !== from - 1 || s.complete[before] !== 1) break;
-      from--;
+    if (hour > s.newest) {
+      // The usual put, the next hour: it extends the complete run ending at the newest hour or
+      // starts one after itself (what the ring no longer holds drops out of the run).
+      const adjacent = hour === s.newest + 1;
+      s.newest = hour;
+      if (!complete) s.completeFrom = hour + 1;
+      else if (!adjacent) s.completeFrom = hour;
+      s.completeFrom = Math.max(s.completeFrom, hour - KEPT_HOURS + 1);
+    } else {
+      // An earlier hour stored (again): the run is counted again, as the put can cut it or mend it.
+      let from = s.newest + 1;
+      while (from - 1 > s.newest - KEPT_HOURS) {
+        const before = (from - 1) % KEPT_HOURS;
+        if (s.tags[before] !== from - 1 || s.complete[before] !== 1) break;
+        from--;
+      }
+      s.completeFrom = from;
     }
-    s.completeFrom = from;
     const cell = slot * this.capacity + s.index;
     this.slabTags[cell] = hour;
     this.slabValues.set(s.values.subarray(slot * C, slot * C + C), cell * C);
