@@ -1,6 +1,7 @@
 import { expect, test } from 'bun:test';
 import { CHANNELS, referenceValues } from '@sensormesh/models';
 import { HourCache, KEPT_HOURS, WIND_U, WIND_V } from './cache.ts';
+import { seededRandom } from './test-support/random.ts';
 
 const C = CHANNELS.length;
 const row = (hour: number) => Array.from({ length: C }, (_, c) => hour * 100 + c);
@@ -79,11 +80,7 @@ test('an hour’s column holds every known value of the sensors holding it, in f
 });
 
 test('windows read as hour-by-hour lookups after random puts: out of order, incomplete, replaced, older than the ring', () => {
-  let seed = 5;
-  const random = () => {
-    seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
-    return seed / 2 ** 31;
-  };
+  const random = seededRandom(5);
   const cache = new HourCache();
   const base = 9 * KEPT_HOURS;
   const out = new Float32Array(72 * C);

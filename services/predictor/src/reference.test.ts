@@ -9,6 +9,7 @@ import {
 import { HourCache, KEPT_HOURS } from './cache.ts';
 import { MedianTable, medianExcluding, NetworkReference } from './reference.ts';
 import { packForecasts } from './score.ts';
+import { seededRandom } from './test-support/random.ts';
 
 /** The training code's definition: sort the others and take the middle. */
 function naive(values: number[], skipIndex: number): number {
@@ -21,11 +22,7 @@ function naive(values: number[], skipIndex: number): number {
 }
 
 test('the median without one sensor equals sorting the others, ties and short columns included', () => {
-  let seed = 7;
-  const random = () => {
-    seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
-    return seed / 2 ** 31;
-  };
+  const random = seededRandom(7);
   for (let trial = 0; trial < 2_000; trial++) {
     const n = 1 + Math.floor(random() * 9);
     // Few distinct values, so ties are common.
@@ -42,11 +39,7 @@ test('the median without one sensor equals sorting the others, ties and short co
 });
 
 test('a median table from an unsorted column is bit-equal to one from the sorted column', () => {
-  let seed = 13;
-  const random = () => {
-    seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
-    return seed / 2 ** 31;
-  };
+  const random = seededRandom(13);
   for (let trial = 0; trial < 3_000; trial++) {
     const n = trial % 3 === 0 ? Math.floor(random() * 1_200) : Math.floor(random() * 14);
     // Few distinct values in some trials (ties), real-valued in others.
@@ -63,11 +56,7 @@ test('a median table from an unsorted column is bit-equal to one from the sorted
 });
 
 test('the forecast reference: median PM of the others, the network’s mean weather (wind as vectors), unknown under two others', () => {
-  let seed = 11;
-  const random = () => {
-    seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
-    return seed / 2 ** 31;
-  };
+  const random = seededRandom(11);
   const cache = new HourCache();
   const last = 500_000;
   // Due: `a` (a complete window) and `e` (pressure and wind speed missing some hours, gaps the fill
@@ -125,11 +114,7 @@ test('a network reference kept across passes follows every change to an hour, as
   const last = 7 * KEPT_HOURS + 5;
   const cache = new HourCache();
   const sensors = ['a', 'b', 'c', 'd', 'e'];
-  let seed = 3;
-  const random = () => {
-    seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
-    return seed / 2 ** 31;
-  };
+  const random = seededRandom(3);
   const row = () =>
     CHANNELS.map((_, c) => (random() < 0.1 ? Number.NaN : c === 11 ? random() * 360 : 500 * random()));
   for (const id of sensors)
