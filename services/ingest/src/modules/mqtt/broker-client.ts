@@ -1,5 +1,7 @@
+import type { Duplex } from 'node:stream';
 import mqtt, { type IPublishPacket, type MqttClient, type Packet } from 'mqtt';
 import type { IngestContext } from '../../context.ts';
+import { type Publish, PublishFrames } from './publish-frames.ts';
 import { mqttIngest } from './service.ts';
 
 /** Messages being ingested at once before we stop reading from the broker (TCP pushes back). */
@@ -26,6 +28,12 @@ export interface BrokerClient {
 /**
  * Ingest as a client of an external broker (Mosquitto): a persistent MQTT 5 session under a stable
  * client id, subscribed at QoS 1 to `$share/{group}/sensors/+/readings` so replicas split the load.
+ *
+ * Messages: QoS 0 and 1 PUBLISH packets are split off the connection's bytes (PublishFrames) and
+ * ingested without mqtt.js, which keeps the session (connect, subscribe, pings, reconnects); each
+ * QoS 1 message is acknowledged with a raw PUBACK once its pipeline promise resolved, and on a Redis
+ * failure the connection is dropped, as below. Whatever the fast path leaves to mqtt.js (QoS 2)
+ * takes the path below.
  *
  * Acks: mqtt.js handles incoming packets strictly one at a time and calls `customHandleAcks` /
  * `handleMessage` before it sends the PUBACK; holding that callback until Redis has the reading would
@@ -58,6 +66,8 @@ export function startBrokerClient(ctx: IngestContext): BrokerClient {
     reconnectPeriod: 1_000,
     connectTimeout: 10_000,
     manualConnect: true,
+    // mqtt.js's own debug log, called several times per packet even when disabled (~0.1 µs a message).
+    log: () => {},
   });
 
   function settled() {
@@ -124,7 +134,43 @@ export function startBrokerClient(ctx: IngestContext): BrokerClient {
     acks.push(messageId);
   }
 
-  const internals = client as unknown as { _sendPacket: SendPacket };
+  // The hot path: QoS 0 and 1 PUBLISH packets are split off the socket's bytes (PublishFrames) and
+  // never reach mqtt.js, so they are acknowledged here, once in Redis; mqtt.js keeps the session
+  // (CONNECT, SUBSCRIBE, pings, reconnects) and any PUBLISH the fast path leaves to it (QoS 2).
+  let paused = false;
+  function direct({ topic, payload, messageId }: Publish, frames: PublishFrames): void {
+    if (stopping) return; // not acknowledged: a QoS 1 message stays with the broker
+    const stream = frames as unknown as typeof client.stream;
+    const work = ingest(topic, payload, undefined);
+    inFlight++;
+    work.then(
+      () => {
+        if (messageId !== undefined) acknowledge(stream, messageId);
+        settled();
+      },
+      (error: unknown) => {
+        log.error({ err: error, topic }, 'ingest failed; message left unacknowledged');
+        // Reconnect: the broker redelivers what we did not acknowledge.
+        if (messageId !== undefined && client.stream === stream) frames.destroy();
+        settled();
+      },
+    );
+    if (inFlight >= MAX_IN_FLIGHT && !paused) {
+      paused = true;
+      frames.pauseSocket(); // TCP pushes back until half the messages in hand are stored
+      resume.push(() => {
+        paused = false;
+        frames.resumeSocket();
+      });
+    }
+  }
+
+  const internals = client as unknown as {
+    _sendPacket: SendPacket;
+    streamBuilder: (client: MqttClient) => Duplex;
+  };
+  const build = internals.streamBuilder;
+  internals.streamBuilder = (self) => new PublishFrames(build(self), direct);
   const send = internals._sendPacket.bind(client);
   internals._sendPacket = function deferPuback(packet, cb, ...rest) {
     const held = packet.cmd === 'puback' ? pending.get(packet.messageId as number) : undefined;
