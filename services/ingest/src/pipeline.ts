@@ -3,12 +3,6 @@ import type { Logger } from '@sensormesh/log';
 import { Counter, metric, type Registry } from '@sensormesh/metrics';
 import type Redis from 'ioredis';
 
-interface Pending<T> {
-  message: T;
-  resolve: (id: string) => void;
-  reject: (error: unknown) => void;
-}
-
 /** How many writes share one Redis pipeline, and how long the first may wait for company. */
 export interface PipelineOptions {
   maxBatch: number;
@@ -48,35 +42,57 @@ export function ingestPipeline(
       }),
   );
 
+  /** Messages bound for one Redis pipeline; `stored` settles once Redis answered for all of them. */
+  interface Batch<T> {
+    messages: T[];
+    stored: Promise<string[]>;
+    resolve: (ids: string[]) => void;
+    reject: (error: unknown) => void;
+  }
+
   function batcher<T extends Reading | DeadLetter>(send: (messages: T[]) => Promise<string[]>) {
-    let queue: Pending<T>[] = [];
+    let open: Batch<T> | undefined;
     let timer: Timer | undefined;
     let inFlight = Promise.resolve();
+
+    function openBatch(): Batch<T> {
+      const batch = { messages: [] as T[] } as unknown as Batch<T>;
+      batch.stored = new Promise<string[]>((resolve, reject) => {
+        batch.resolve = resolve;
+        batch.reject = reject;
+      });
+      return batch;
+    }
 
     function flush(): Promise<void> {
       if (timer) clearTimeout(timer);
       timer = undefined;
-      const batch = queue;
-      queue = [];
-      if (batch.length === 0) return inFlight;
-      inFlight = send(batch.map((item) => item.message)).then(
-        (ids) => {
-          for (let index = 0; index < batch.length; index++) batch[index]?.resolve(ids[index] as string);
-        },
-        (error: unknown) => {
-          for (const item of batch) item.reject(error);
-        },
-      );
+      const batch = open;
+      open = undefined;
+      if (!batch) return inFlight;
+      inFlight = send(batch.messages).then(batch.resolve, batch.reject);
       return inFlight;
     }
 
+    /** Queues a message; returns its batch and its place there. */
+    function add(message: T): { batch: Batch<T>; index: number } {
+      open ??= openBatch();
+      const batch = open;
+      const index = batch.messages.push(message) - 1;
+      if (batch.messages.length >= options.maxBatch) void flush();
+      else timer ??= setTimeout(flush, options.maxWaitMs);
+      return { batch, index };
+    }
+
     return {
+      /** Resolves with the message's id once Redis has it. */
       push(message: T): Promise<string> {
-        return new Promise<string>((resolve, reject) => {
-          queue.push({ message, resolve, reject });
-          if (queue.length >= options.maxBatch) void flush();
-          else timer ??= setTimeout(flush, options.maxWaitMs);
-        });
+        const { batch, index } = add(message);
+        return batch.stored.then((ids) => ids[index] as string);
+      },
+      /** The batch's own promise: no promise per message, and every message of a batch gets the same one. */
+      join(message: T): Promise<unknown> {
+        return add(message).batch.stored;
       },
       flush,
     };
@@ -107,6 +123,13 @@ export function ingestPipeline(
     /** Puts a validated reading on the `readings` stream; resolves with its id once Redis has it. */
     accept(reading: Reading): Promise<string> {
       return readingQueue.push(reading);
+    },
+    /**
+     * `accept` without the id: resolves once Redis has the reading, with the same promise for every
+     * reading of one Redis pipeline, so a caller handling many (MQTT) can wait once per batch.
+     */
+    acceptShared(reading: Reading): Promise<unknown> {
+      return readingQueue.join(reading);
     },
     /** Puts a refused message on the `dlq` stream with its reason; resolves once Redis has it. */
     deadLetter(letter: DeadLetter, code: string): Promise<string> {

@@ -70,8 +70,8 @@ export function startBrokerClient(ctx: IngestContext): BrokerClient {
     log: () => {},
   });
 
-  function settled() {
-    inFlight--;
+  function settled(count = 1) {
+    inFlight -= count;
     if (inFlight < MAX_IN_FLIGHT / 2 && resume.length > 0) {
       const waiting = resume;
       resume = [];
@@ -138,23 +138,43 @@ export function startBrokerClient(ctx: IngestContext): BrokerClient {
   // never reach mqtt.js, so they are acknowledged here, once in Redis; mqtt.js keeps the session
   // (CONNECT, SUBSCRIBE, pings, reconnects) and any PUBLISH the fast path leaves to it (QoS 2).
   let paused = false;
+  /**
+   * Messages in a row whose work is the same promise (the readings of one Redis pipeline share
+   * theirs, pipeline.acceptShared): one reaction settles and acknowledges them all.
+   */
+  interface Run {
+    work: Promise<unknown>;
+    stream: PublishFrames;
+    count: number;
+    /** Packet ids of its QoS 1 messages. */
+    ids: number[];
+  }
+  let run: Run | undefined;
+  function stored({ stream, count, ids }: Run): void {
+    const to = stream as unknown as typeof client.stream;
+    for (const id of ids) acknowledge(to, id);
+    settled(count);
+  }
+  function failed({ stream, count, ids }: Run, error: unknown): void {
+    log.error({ err: error, messages: count }, 'ingest failed; messages left unacknowledged');
+    // Reconnect: the broker redelivers what we did not acknowledge.
+    if (ids.length > 0 && client.stream === (stream as unknown as typeof client.stream)) stream.destroy();
+    settled(count);
+  }
   function direct({ topic, payload, messageId }: Publish, frames: PublishFrames): void {
     if (stopping) return; // not acknowledged: a QoS 1 message stays with the broker
-    const stream = frames as unknown as typeof client.stream;
     const work = ingest(topic, payload, undefined);
     inFlight++;
-    work.then(
-      () => {
-        if (messageId !== undefined) acknowledge(stream, messageId);
-        settled();
-      },
-      (error: unknown) => {
-        log.error({ err: error, topic }, 'ingest failed; message left unacknowledged');
-        // Reconnect: the broker redelivers what we did not acknowledge.
-        if (messageId !== undefined && client.stream === stream) frames.destroy();
-        settled();
-      },
-    );
+    if (run && run.work === work && run.stream === frames) run.count++;
+    else {
+      const next: Run = { work, stream: frames, count: 1, ids: [] };
+      run = next;
+      work.then(
+        () => stored(next),
+        (error: unknown) => failed(next, error),
+      );
+    }
+    if (messageId !== undefined) run.ids.push(messageId);
     if (inFlight >= MAX_IN_FLIGHT && !paused) {
       paused = true;
       frames.pauseSocket(); // TCP pushes back until half the messages in hand are stored

@@ -105,15 +105,15 @@ export function mqttIngest(ctx: IngestContext) {
       );
     }
     const limits: ValidationLimits = { now: Date.now(), maxAgeMs, maxAheadMs: config.INGEST_MAX_AHEAD_MS };
-    const writes: Promise<string>[] = [];
+    const writes: Promise<unknown>[] = [];
     const rejections: MessageRejection[] = [];
     for (let index = 0; index < items.length; index++) {
       const result = validateReading(items[index], sensor, limits, SOURCE);
-      if (result.reading) writes.push(pipeline.accept(result.reading));
+      if (result.reading) writes.push(pipeline.acceptShared(result.reading));
       for (const rejection of result.rejected) rejections.push(batch ? { ...rejection, index } : rejection);
     }
-    // One good reading is the hot path: its own promise, no Promise.all.
-    if (rejections.length === 0 && writes.length === 1) return writes[0] as Promise<string>;
+    // One good reading is the hot path: its batch's shared promise, no Promise.all.
+    if (rejections.length === 0 && writes.length === 1) return writes[0] as Promise<unknown>;
     if (items.length === 0) {
       rejections.push({ field: '', code: 'no_metrics', message: 'an empty batch holds no reading' });
     }
