@@ -64,6 +64,11 @@ const isObject = (value: unknown): value is Record<string, unknown> =>
 const CATALOGUE: ReadonlyMap<string, MetricSpec> = new Map(Object.entries(METRICS));
 
 function checkValue(name: string, value: unknown, sensor: SensorInfo): FieldRejection | undefined {
+  if (typeof value === 'number' && Number.isFinite(value) && !SENTINELS.has(value)) {
+    // The hot path: no field name built for a value that passes.
+    const spec = CATALOGUE.get(name);
+    if (spec ? value >= spec.min && value <= spec.max : sensor.metrics.includes(name)) return undefined;
+  }
   const field = `metrics.${name}`;
   if (typeof value !== 'number') {
     return {
@@ -108,6 +113,7 @@ export function validateReading(
     };
   }
   const rejected: FieldRejection[] = [];
+  let tsRejected = false;
   if (input.sensorId !== undefined && input.sensorId !== sensor.id) {
     return {
       rejected: [
@@ -123,12 +129,14 @@ export function validateReading(
       message: 'ts must be epoch milliseconds or ISO-8601 with a time zone',
     });
   } else if (ts > limits.now + limits.maxAheadMs) {
+    tsRejected = true;
     rejected.push({
       field: 'ts',
       code: 'future_timestamp',
       message: `ts is ${Math.round((ts - limits.now) / 1_000)} s in the future`,
     });
   } else if (ts < limits.now - limits.maxAgeMs) {
+    tsRejected = true;
     rejected.push({ field: 'ts', code: 'too_old', message: 'ts is older than the retention' });
   }
   if (!isObject(input.metrics)) {
@@ -165,7 +173,7 @@ export function validateReading(
   if (kept === 0 && refusedMetrics === 0) {
     rejected.push({ field: 'metrics', code: 'no_metrics', message: 'a reading needs at least one metric' });
   }
-  if (ts === undefined || rejected.some((r) => r.field === 'ts') || kept === 0) {
+  if (ts === undefined || tsRejected || kept === 0) {
     return { rejected };
   }
   const messageId =
