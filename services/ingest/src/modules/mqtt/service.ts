@@ -1,5 +1,5 @@
 import type { DeadLetter } from '@sensormesh/bus';
-import type { FieldRejection, SensorInfo, ValidationLimits } from '@sensormesh/readings';
+import type { FieldRejection, SensorInfo, ValidationLimits, ValidationResult } from '@sensormesh/readings';
 import { validateReading } from '@sensormesh/readings';
 import type { IngestContext } from '../../context.ts';
 
@@ -79,6 +79,14 @@ export function mqttIngest(ctx: IngestContext) {
     return deadLetter(topic, payload, [{ field: '', code, message }], 0);
   }
 
+  // One limits object per millisecond rather than per message (validateReading only reads it).
+  let limits: ValidationLimits = { now: 0, maxAgeMs, maxAheadMs: config.INGEST_MAX_AHEAD_MS };
+  function limitsNow(): ValidationLimits {
+    const now = Date.now();
+    if (limits.now !== now) limits = { now, maxAgeMs, maxAheadMs: config.INGEST_MAX_AHEAD_MS };
+    return limits;
+  }
+
   function judge(topic: string, payload: Buffer, sensor: SensorInfo): Promise<unknown> {
     if (payload.length > config.INGEST_MAX_PAYLOAD_BYTES) {
       return refuse(
@@ -95,6 +103,13 @@ export function mqttIngest(ctx: IngestContext) {
       return refuse(topic, payload, 'malformed_json', `payload is not JSON: ${(error as Error).message}`);
     }
     const batch = Array.isArray(body);
+    const limits = limitsNow();
+    let single: ValidationResult | undefined;
+    if (!batch) {
+      // The hot path, one good reading: no arrays, no Promise.all, its batch's shared promise.
+      single = validateReading(body, sensor, limits, SOURCE);
+      if (single.reading && single.rejected.length === 0) return pipeline.acceptShared(single.reading);
+    }
     const items: unknown[] = batch ? (body as unknown[]) : [body];
     if (batch && items.length > config.INGEST_MAX_BATCH) {
       return refuse(
@@ -104,16 +119,13 @@ export function mqttIngest(ctx: IngestContext) {
         `a batch holds at most ${config.INGEST_MAX_BATCH} readings, got ${items.length}`,
       );
     }
-    const limits: ValidationLimits = { now: Date.now(), maxAgeMs, maxAheadMs: config.INGEST_MAX_AHEAD_MS };
     const writes: Promise<unknown>[] = [];
     const rejections: MessageRejection[] = [];
     for (let index = 0; index < items.length; index++) {
-      const result = validateReading(items[index], sensor, limits, SOURCE);
+      const result = single ?? validateReading(items[index], sensor, limits, SOURCE);
       if (result.reading) writes.push(pipeline.acceptShared(result.reading));
       for (const rejection of result.rejected) rejections.push(batch ? { ...rejection, index } : rejection);
     }
-    // One good reading is the hot path: its batch's shared promise, no Promise.all.
-    if (rejections.length === 0 && writes.length === 1) return writes[0] as Promise<unknown>;
     if (items.length === 0) {
       rejections.push({ field: '', code: 'no_metrics', message: 'an empty batch holds no reading' });
     }
