@@ -16,6 +16,7 @@ import {
   newestReading,
   openStore,
   type ReadingRow,
+  type SentThrough,
   type Store,
   sql,
 } from './index.ts';
@@ -289,6 +290,60 @@ for (const backend of backends) {
         { sensor_id: 'a', metric: 'no2', ts: tick, value: 1 },
         { sensor_id: 'a', metric: 'pm25', ts: tick, value: 1 },
       ]);
+    });
+
+    test('sent-through marks: readings after their sensor’s mark skip the lookup; at or before it, or without one, they are looked up', async () => {
+      const tick = START + 1_300 * 86_400_000;
+      const row = (sensorId: string, ts: number, value = 1): ReadingRow => ({
+        sensorId,
+        metric: 'pm25',
+        ts,
+        value,
+        receivedAt: tick,
+        source: 'marks',
+      });
+      /** The marks as the writer keeps them in Redis, here in a Map: raise to the max, answer the old. */
+      const marks = (held = new Map<string, number>()): SentThrough & { held: Map<string, number> } => ({
+        held,
+        async raise(newest) {
+          const before = new Map(held);
+          for (const [id, ts] of newest)
+            if (!((held.get(id) ?? Number.NEGATIVE_INFINITY) >= ts)) held.set(id, ts);
+          return before;
+        },
+      });
+      const kept = marks();
+      const insert = insertReadings(store, { sentThrough: kept });
+      const first = [row('m1', tick), row('m1', tick + 1_000), row('m2', tick)];
+      expect(await insert(first)).toEqual({ inserted: 3, duplicates: 0 });
+      expect(kept.held).toEqual(
+        new Map([
+          ['m1', tick + 1_000],
+          ['m2', tick],
+        ]),
+      );
+      // Redelivered with a new reading: the stored ones are at or before the marks, so looked up.
+      expect(await insert([...first, row('m1', tick + 2_000)])).toEqual({ inserted: 1, duplicates: 3 });
+      // Marks lost (Redis emptied) and a batch redelivered in two parts, the older first: a sensor
+      // without a mark has it lifted to its newest stored reading, so the newer part is looked up too.
+      const lost = marks();
+      const again = insertReadings(store, { sentThrough: lost });
+      expect(await again([first[0] as ReadingRow])).toEqual({ inserted: 0, duplicates: 1 });
+      expect(lost.held.get('m1')).toBe(tick + 2_000);
+      expect(await again(first.slice(1))).toEqual({ inserted: 0, duplicates: 2 });
+      // A late reading before the mark of a sensor that has newer ones is looked up, and is new.
+      expect(await insert([row('m1', tick - 1_000)])).toEqual({ inserted: 1, duplicates: 0 });
+      // A mark below a stored reading (impossible when every insert goes through the marks) shows
+      // the lookup is really skipped after the mark: the stored reading is written a second time.
+      const wrong = marks(new Map([['m2', tick - 1]]));
+      expect(await insertReadings(store, { sentThrough: wrong })([row('m2', tick)])).toEqual({
+        inserted: 1,
+        duplicates: 0,
+      });
+      const [counted] = await store.query<{ n: number }>(
+        sql`SELECT count() AS n FROM readings_raw WHERE sensor_id = 'm2' AND ts = ${tick}`,
+      );
+      expect(Number(counted?.n)).toBe(2);
     });
 
     test('a batch too wide for one lookup statement is split, and still stored exactly once', async () => {

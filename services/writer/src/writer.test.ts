@@ -5,6 +5,7 @@ import { useServers } from '@sensormesh/testkit';
 import Redis from 'ioredis';
 import { latestValues } from './latest-values.ts';
 import { readingRows } from './rows.ts';
+import { SENT_THROUGH_KEY } from './sent-through.ts';
 import {
   deadLetters,
   fleetReading,
@@ -61,6 +62,25 @@ describe('writer', () => {
     expect(await metricValue(registry, 'writer_rows_inserted_total')).toBe(3_000);
     expect(await metricValue(registry, 'writer_rows_duplicate_total')).toBe(3_000);
     expect(await redis.xlen('dlq')).toBe(0);
+  });
+
+  test('readings redelivered after the sent-through marks were lost, or late behind them, are stored once', async () => {
+    await start({ WRITER_CONSUMER: 'w-marks' });
+    const batch = Array.from({ length: 600 }, (_, i) => fleetReading('marks', i));
+    const publisher = createPublisher(redis);
+    await publisher.publishBatch(readings, batch.slice(200));
+    await waitFor('the writer group to drain', drained);
+    // Each sensor's mark is its newest ts sent to the store.
+    const marks = await redis.hgetall(SENT_THROUGH_KEY);
+    expect(Object.keys(marks).length).toBe(20);
+    expect(Number(marks['marks-0'])).toBe((batch[580] as Reading).ts);
+    // Late readings (before the marks), then the same readings again after the marks are gone.
+    await publisher.publishBatch(readings, batch.slice(0, 200));
+    await waitFor('the writer group to drain', drained);
+    await redis.del(SENT_THROUGH_KEY);
+    await publisher.publishBatch(readings, batch);
+    await waitFor('the writer group to drain', drained);
+    expect(await rowCounts(store, 'marks')).toEqual({ rows: 1_800, keys: 1_800, rollup: 1_800 });
   });
 
   test('a stopped writer and a dead one: the next writer finishes their work, every reading once', async () => {

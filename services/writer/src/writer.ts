@@ -19,6 +19,7 @@ import { latestValues } from './latest-values.ts';
 import { writerMetrics } from './metrics.ts';
 import { type HeldEntry, pendingClaims } from './pending-claims.ts';
 import { type RowProblem, readingRows, rowProblems } from './rows.ts';
+import { sentThrough } from './sent-through.ts';
 
 /** What the writer needs from the process that runs it. */
 export interface WriterContext {
@@ -79,7 +80,8 @@ export async function startWriter(ctx: WriterContext, options: WriterOptions = {
   const name = config.WRITER_CONSUMER ?? `writer-${hostname()}`;
   const log = ctx.logger.child({ module: 'writer', consumer: name });
   const metrics = writerMetrics(ctx.registry);
-  const insert = insertReadings(ctx.store);
+  // Marks in Redis let an in-order reading skip the store's lookup for an earlier copy of it.
+  const insert = insertReadings(ctx.store, { sentThrough: sentThrough(ctx.redis) });
   const latest = latestValues(ctx.redis);
   const claims = pendingClaims(ctx.redis, stream.name, GROUP, name);
   const policy = { minMs: config.WRITER_RETRY_MIN_MS, maxMs: config.WRITER_RETRY_MAX_MS };

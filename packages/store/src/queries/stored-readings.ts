@@ -111,6 +111,7 @@ export const rowKey = (sensorId: string, metric: string, ts: number) => `${ts}|$
  * 3.6 rows per reading of a writer batch in the ingest bench, and most of the writer's CPU.)
  */
 export async function storedRows(store: Store, groups: ReadingGroup[]): Promise<Set<string>> {
+  if (groups.length === 0) return new Set();
   const found = await Promise.all(
     lookups(groups).map(({ readings, minTs, maxTs }) =>
       store.query<{ sensor_id: string; metric: string; ts: number }>(sql`
