@@ -131,7 +131,8 @@ export class NetworkReference {
     out: Float32Array,
     at: number,
   ): void {
-    const { medians, weather, ...hours } = this.forecastHoursOf(last);
+    const hours = this.forecastHoursOf(last);
+    const { medians, weather } = hours;
     if (complete) out.set(hours.complete, at);
     for (let h = 0; h < WINDOW_HOURS; h++) {
       const row = ownAt + h * C;
