@@ -56,11 +56,6 @@ export class HourCache {
     return this.stamps.get(hour) ?? 0;
   }
 
-  /** Sensors with at least one hour. */
-  ids(): IterableIterator<string> {
-    return this.sensors.keys();
-  }
-
   get size(): number {
     return this.sensors.size;
   }

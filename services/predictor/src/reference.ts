@@ -31,14 +31,11 @@ if (
   throw new Error('forecastWindow writes the reference channels in this order');
 /** The channels the weather means are taken over: pressure, dew point, wind u and v. */
 const MEAN_SOURCES = [PRESSURE, DEWPOINT, WIND_U, WIND_V];
-const COLUMNS = C + 2;
 
 interface HourSweep {
   stamp: number;
   /** Per channel (and WIND_U, WIND_V), the values of every sensor that reported, once asked for. */
   columns: (Float64Array | undefined)[];
-  /** 1 once `values` has sorted the channel's column. */
-  sorted: Uint8Array;
   /** Per channel, its median table once asked for. */
   tables: (MedianTable | undefined)[];
   /** The forecast reference's parts, once asked for: see `forecastParts`. */
@@ -68,7 +65,7 @@ export class NetworkReference {
     const stamp = this.cache.hourStamp(hour);
     const memo = this.hours.get(hour);
     if (memo && memo.stamp === stamp) return memo;
-    const sweep: HourSweep = { stamp, columns: [], sorted: new Uint8Array(COLUMNS), tables: [] };
+    const sweep: HourSweep = { stamp, columns: [], tables: [] };
     this.hours.set(hour, sweep);
     return sweep;
   }
@@ -87,22 +84,6 @@ export class NetworkReference {
       sweep.columns[channel] = column;
     }
     return { sweep, column };
-  }
-
-  /** Median of the other sensors' values at `hour` on `channel`, given this sensor's own value (NaN = none). */
-  median(hour: number, channel: number, own: number): number {
-    return medianExcluding(this.values(hour, channel), own);
-  }
-
-  /** The sorted values of every sensor at `hour` on `channel` (for medianExcluding in a loop). */
-  values(hour: number, channel: number): Float64Array {
-    const { sweep, column } = this.column(hour, channel);
-    // Sorted on first use: the forecast asks for two channels of an hour, the fault model for its own.
-    if (!sweep.sorted[channel]) {
-      column.sort();
-      sweep.sorted[channel] = 1;
-    }
-    return column;
   }
 
   /** The median table of `channel` at `hour` (one column), made once per version of the hour. */
