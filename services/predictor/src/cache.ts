@@ -78,26 +78,24 @@ export class HourCache {
   }
 
   private grow(capacity: number): void {
-    const tags = new Int32Array(KEPT_HOURS * capacity).fill(-1);
-    const values = new Float32Array(KEPT_HOURS * capacity * C);
     const n = this.sensors.size;
-    for (let slot = 0; slot < KEPT_HOURS; slot++) {
-      tags.set(this.slabTags.subarray(slot * this.capacity, slot * this.capacity + n), slot * capacity);
-      values.set(
-        this.slabValues.subarray(slot * this.capacity * C, (slot * this.capacity + n) * C),
-        slot * capacity * C,
-      );
-    }
-    const wind = new Float64Array(KEPT_HOURS * capacity * 2);
-    for (let slot = 0; slot < KEPT_HOURS; slot++)
-      wind.set(
-        this.slabWind.subarray(slot * this.capacity * 2, (slot * this.capacity + n) * 2),
-        slot * capacity * 2,
-      );
+    /** A slab re-laid for the new capacity: each slot's first n sensors' cells (of `width`) moved. */
+    const regrow = <A extends Int32Array | Float32Array | Float64Array>(
+      old: A,
+      into: A,
+      width: number,
+    ): A => {
+      for (let slot = 0; slot < KEPT_HOURS; slot++)
+        into.set(
+          old.subarray(slot * this.capacity * width, (slot * this.capacity + n) * width),
+          slot * capacity * width,
+        );
+      return into;
+    };
+    this.slabTags = regrow(this.slabTags, new Int32Array(KEPT_HOURS * capacity).fill(-1), 1);
+    this.slabValues = regrow(this.slabValues, new Float32Array(KEPT_HOURS * capacity * C), C);
+    this.slabWind = regrow(this.slabWind, new Float64Array(KEPT_HOURS * capacity * 2), 2);
     this.capacity = capacity;
-    this.slabTags = tags;
-    this.slabValues = values;
-    this.slabWind = wind;
   }
 
   /** Stores an hour's means (CHANNELS order, NaN = missing); an older hour never evicts a newer one. */
