@@ -32,3 +32,31 @@ test('RowBinary: Int64 little-endian two’s complement, Float64 bit for bit, st
   expect(Buffer.from(strings.subarray(8, 308)).toString('utf8')).toBe(long);
   expect(hex(strings.subarray(308))).toBe(`04${Buffer.from('aq-1').toString('hex')}`);
 });
+
+test('RowBinary: Int32, UInt64 and arrays (LEB128 length, then the items), and typed values', () => {
+  const out = new RowBinaryWriter(2);
+  out
+    .int32(-2)
+    .uint64(2 ** 40)
+    .array([60, 1_440], (minutes) => out.int32(minutes));
+  out.array(
+    Array.from({ length: 130 }, (_, i) => i / 3),
+    (value) => out.float64(value),
+  );
+  out.value('Array(Float64)', []).value('String', 'pm25').value('UInt64', 7);
+  const bytes = out.finish();
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+  expect(view.getInt32(0, true)).toBe(-2);
+  expect(view.getBigUint64(4, true)).toBe(2n ** 40n);
+  expect(hex(bytes.subarray(12, 13))).toBe('02');
+  expect([view.getInt32(13, true), view.getInt32(17, true)]).toEqual([60, 1_440]);
+  expect(hex(bytes.subarray(21, 23))).toBe('8201'); // 130, two bytes
+  expect(view.getFloat64(23 + 129 * 8, true)).toBe(129 / 3);
+  const rest = 23 + 130 * 8;
+  expect(hex(bytes.subarray(rest, rest + 6))).toBe(`00${'04'}${Buffer.from('pm25').toString('hex')}`);
+  expect(view.getBigUint64(rest + 6, true)).toBe(7n);
+  expect(bytes.length).toBe(rest + 14);
+  expect(() => out.int32(2 ** 31)).toThrow(RangeError);
+  expect(() => out.int32(1.5)).toThrow(RangeError);
+  expect(() => out.uint64(-1)).toThrow(RangeError);
+});

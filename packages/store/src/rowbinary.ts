@@ -24,6 +24,11 @@ function columnString(value: string): Uint8Array {
   return out;
 }
 
+/** The column types `insertTyped` encodes: those of the tables whose rows carry floats. */
+export type ColumnType = 'String' | 'Int64' | 'UInt64' | 'Float64' | 'Array(Int32)' | 'Array(Float64)';
+/** A value of one of those columns: a string, a number, or an array of numbers. */
+export type ColumnValue = string | number | readonly number[];
+
 /** Strings up to this many UTF-8 bytes are copied byte by byte: a native copy costs more to call. */
 const SHORT = 32;
 
@@ -96,6 +101,53 @@ export class RowBinaryWriter {
     this.view.setFloat64(this.at, value, true);
     this.at += 8;
     return this;
+  }
+
+  /** An Int32 column, little-endian two's complement. */
+  int32(value: number): this {
+    if (!Number.isInteger(value) || value < -(2 ** 31) || value >= 2 ** 31)
+      throw new RangeError(`not an Int32: ${value}`);
+    this.room(4);
+    this.view.setInt32(this.at, value, true);
+    this.at += 4;
+    return this;
+  }
+
+  /** A UInt64 column from a non-negative safe integer (the same bytes as its Int64). */
+  uint64(value: number): this {
+    if (value < 0) throw new RangeError(`not a UInt64: ${value}`);
+    return this.int64(value);
+  }
+
+  /** An Array column: its LEB128 length, then each item as `item` writes it. */
+  array<T>(values: readonly T[], item: (value: T) => unknown): this {
+    this.room(5);
+    let length = values.length;
+    while (length >= 0x80) {
+      this.bytes[this.at++] = (length & 0x7f) | 0x80;
+      length >>>= 7;
+    }
+    this.bytes[this.at++] = length;
+    for (const value of values) item(value);
+    return this;
+  }
+
+  /** One value of a column of `type`, as `insertTyped` declares them. */
+  value(type: ColumnType, value: ColumnValue): this {
+    switch (type) {
+      case 'String':
+        return this.string(value as string);
+      case 'Int64':
+        return this.int64(value as number);
+      case 'UInt64':
+        return this.uint64(value as number);
+      case 'Float64':
+        return this.float64(value as number);
+      case 'Array(Int32)':
+        return this.array(value as readonly number[], (item) => this.int32(item));
+      case 'Array(Float64)':
+        return this.array(value as readonly number[], (item) => this.float64(item));
+    }
   }
 
   get length(): number {

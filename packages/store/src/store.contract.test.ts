@@ -20,6 +20,7 @@ import {
   type Store,
   sql,
 } from './index.ts';
+import { bitsOf, hardDoubles, storedBits } from './test-support/exact-values.ts';
 
 const servers = useServers({ clickhouse: true });
 const scratch: string[] = [];
@@ -209,21 +210,7 @@ for (const backend of backends) {
 
     test('every value is stored bit for bit: 10,000 full-precision doubles, two-decimal readings and extremes', async () => {
       const exactStart = START + 900 * 86_400_000;
-      let seed = 42;
-      const random = () => {
-        seed = (Math.imul(seed, 1_103_515_245) + 12_345) >>> 0;
-        return seed / 2 ** 32;
-      };
-      const values = [
-        ...Array.from({ length: 5_000 }, () => (random() - 0.5) * 10 ** Math.floor(random() * 12 - 4)),
-        ...Array.from({ length: 5_000 }, (_, i) => Math.round(random() * 100_000) / 100 + (i % 7) / 100),
-        1.57,
-        0.1,
-        -0,
-        5e-324,
-        1.7976931348623157e308,
-        -123456.789e-7,
-      ];
+      const values = hardDoubles(10_000);
       const rows = values.map((value, i) => ({
         sensorId: `exact-${i % 10}`,
         metric: 'pm25',
@@ -233,22 +220,15 @@ for (const backend of backends) {
         source: 'exact',
       }));
       expect((await insertReadings(store)(rows)).inserted).toBe(values.length);
-      // The stored bits as text, so neither JSON nor number printing can round them (18.16 cannot
-      // reinterpret a Float64 as an integer; as a string it drops trailing zero bytes).
       const stored = await store.query<{ ts: number; bits: string }>(sql`
         SELECT ts, hex(reinterpretAsString(value)) AS bits FROM readings_raw
         WHERE sensor_id LIKE 'exact-%' ORDER BY ts`);
-      const bits = (value: number) => {
-        const bytes = new Uint8Array(8);
-        new DataView(bytes.buffer).setFloat64(0, value, true);
-        return Buffer.from(bytes).toString('hex').toUpperCase();
-      };
       const wrong = stored
         .map((row) => ({
           value: values[(row.ts - exactStart) / 1_000] as number,
-          bits: row.bits.padEnd(16, '0'),
+          bits: storedBits(row.bits),
         }))
-        .filter((row) => row.bits !== bits(row.value));
+        .filter((row) => row.bits !== bitsOf(row.value));
       expect(stored.length).toBe(values.length);
       expect(wrong).toEqual([]);
     });

@@ -1,6 +1,7 @@
 import { type Static, Type as t } from '@sinclair/typebox';
 import { inList, join, sql } from '../sql.ts';
 import type { Store } from '../store.ts';
+import { insertTyped, type TypedColumns } from '../typed-insert.ts';
 import { checkRange, TimeRange } from './analytics-plan.ts';
 import { AnalyticsMetric, AnalyticsSensorId } from './analytics-timeseries.ts';
 import { type EntryPage, EntryRangeQuery, entryRangePage } from './stream-entries.ts';
@@ -33,23 +34,23 @@ export const AnomalyRow = t.Object({
 });
 export type AnomalyRow = Static<typeof AnomalyRow>;
 
-const COLUMNS = [
-  'id',
-  'sensor_id',
-  'metric',
-  'ts',
-  'kind',
-  'score',
-  'threshold',
-  'value',
-  'expected',
-  'window_start',
-  'model_id',
-  'model_version',
-  'stream_id',
-  'detected_at',
-  'version',
-] as const;
+const COLUMNS: TypedColumns = [
+  ['id', 'String'],
+  ['sensor_id', 'String'],
+  ['metric', 'String'],
+  ['ts', 'Int64'],
+  ['kind', 'String'],
+  ['score', 'Float64'],
+  ['threshold', 'Float64'],
+  ['value', 'Float64'],
+  ['expected', 'Float64'],
+  ['window_start', 'Int64'],
+  ['model_id', 'String'],
+  ['model_version', 'String'],
+  ['stream_id', 'String'],
+  ['detected_at', 'Int64'],
+  ['version', 'UInt64'],
+];
 
 const checkAnomalies = paramsChecker('insertAnomalies', t.Array(AnomalyRow));
 
@@ -60,7 +61,8 @@ const checkAnomalies = paramsChecker('insertAnomalies', t.Array(AnomalyRow));
 export function insertAnomalies(store: Store) {
   return async function insertAnomalies(rows: readonly AnomalyRow[]): Promise<void> {
     checkAnomalies(rows);
-    await store.insert(
+    await insertTyped(
+      store,
       'anomalies',
       COLUMNS,
       rows.map((row) => [

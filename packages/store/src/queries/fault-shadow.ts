@@ -1,6 +1,7 @@
 import { type Static, Type as t } from '@sinclair/typebox';
 import { inList, join, sql } from '../sql.ts';
 import type { Store } from '../store.ts';
+import { insertTyped, type TypedColumns } from '../typed-insert.ts';
 import { paramsChecker } from './validate.ts';
 
 const Label = t.String({ maxLength: 64 });
@@ -35,29 +36,30 @@ export const FaultShadowRow = t.Object({
 });
 export type FaultShadowRow = Static<typeof FaultShadowRow>;
 
-const COLUMNS = [
-  'id',
-  'sensor_id',
-  'metric',
-  'ts',
-  'shadow_version',
-  'shadow_kind',
-  'shadow_score',
-  'active_version',
-  'active_kind',
-  'active_score',
-  'value',
-  'expected',
-  'stream_id',
-  'detected_at',
-] as const;
+const COLUMNS: TypedColumns = [
+  ['id', 'String'],
+  ['sensor_id', 'String'],
+  ['metric', 'String'],
+  ['ts', 'Int64'],
+  ['shadow_version', 'String'],
+  ['shadow_kind', 'String'],
+  ['shadow_score', 'Float64'],
+  ['active_version', 'String'],
+  ['active_kind', 'String'],
+  ['active_score', 'Float64'],
+  ['value', 'Float64'],
+  ['expected', 'Float64'],
+  ['stream_id', 'String'],
+  ['detected_at', 'Int64'],
+];
 const checkRows = paramsChecker('insertFaultShadowVerdicts', t.Array(FaultShadowRow));
 
 /** Stores fault-shadow verdicts; the same id again (a redelivery, a re-score) replaces the row. */
 export function insertFaultShadowVerdicts(store: Store) {
   return async function insertFaultShadowVerdicts(rows: readonly FaultShadowRow[]): Promise<void> {
     checkRows(rows);
-    await store.insert(
+    await insertTyped(
+      store,
       'fault_shadow_verdicts',
       COLUMNS,
       rows.map((r) => [

@@ -1,6 +1,7 @@
 import { type Static, Type as t } from '@sinclair/typebox';
 import { inList, join, sql, tuple } from '../sql.ts';
 import type { Store } from '../store.ts';
+import { insertTyped, type TypedColumns } from '../typed-insert.ts';
 import { type EntryPage, EntryRangeQuery, entryRangePage } from './stream-entries.ts';
 import { paramsChecker } from './validate.ts';
 
@@ -30,27 +31,24 @@ export const PredictionRow = t.Object({
 });
 export type PredictionRow = Static<typeof PredictionRow>;
 
-const COLUMNS = [
-  'id',
-  'sensor_id',
-  'metric',
-  'ts',
-  'horizons',
-  'p10',
-  'p50',
-  'p90',
-  'model',
-  'model_version',
-  'role',
-  'stream_id',
-  'created_at',
-  'version',
-] as const;
+const COLUMNS: TypedColumns = [
+  ['id', 'String'],
+  ['sensor_id', 'String'],
+  ['metric', 'String'],
+  ['ts', 'Int64'],
+  ['horizons', 'Array(Int32)'],
+  ['p10', 'Array(Float64)'],
+  ['p50', 'Array(Float64)'],
+  ['p90', 'Array(Float64)'],
+  ['model', 'String'],
+  ['model_version', 'String'],
+  ['role', 'String'],
+  ['stream_id', 'String'],
+  ['created_at', 'Int64'],
+  ['version', 'UInt64'],
+];
 
 const checkRows = paramsChecker('insertPredictions', t.Array(PredictionRow));
-// Arrays travel as ClickHouse array literals inside a TSV field; numbers only, so nothing to escape.
-const array = (values: readonly number[]) =>
-  `[${values.map((v) => (Number.isFinite(v) ? v : 'nan')).join(',')}]`;
 
 /** Stores forecasts; the same id again (a redelivery, a re-score) replaces the row at merge. */
 export function insertPredictions(store: Store) {
@@ -62,7 +60,8 @@ export function insertPredictions(store: Store) {
         throw new Error(`prediction ${row.id}: quantile arrays must match its ${n} horizons`);
       }
     }
-    await store.insert(
+    await insertTyped(
+      store,
       'predictions',
       COLUMNS,
       rows.map((row) => [
@@ -70,10 +69,10 @@ export function insertPredictions(store: Store) {
         row.sensorId,
         row.metric,
         row.ts,
-        array(row.horizons),
-        array(row.p10),
-        array(row.p50),
-        array(row.p90),
+        row.horizons,
+        row.p10,
+        row.p50,
+        row.p90,
         row.model,
         row.modelVersion,
         row.role,
