@@ -87,6 +87,20 @@ function publish(url: string, prefix: string, t0: number, rate: string): Promise
   return pub.next().then((line) => JSON.parse(line) as Published);
 }
 
+/**
+ * Redis's own time per command (INFO commandstats, since the RESETSTAT before the run) per message
+ * published: where the redis-server share of the CPU goes, busiest first. It counts command
+ * execution only, not reading requests or writing replies.
+ */
+function commandCost(info: string, messages: number): Record<string, number> {
+  const cost: [string, number][] = [];
+  for (const line of info.split('\n')) {
+    const match = /^cmdstat_([^:]+):.*usec=(\d+)/.exec(line);
+    if (match) cost.push([match[1] as string, Number((Number(match[2]) / messages).toFixed(2))]);
+  }
+  return Object.fromEntries(cost.sort((a, b) => b[1] - a[1]));
+}
+
 /** BENCH_PROFILE=1 writes a CPU profile (markdown) of each child to /tmp/bench-prof/<name>. */
 const profile = (name: string) =>
   process.env.BENCH_PROFILE ? ['--cpu-prof-md', `--cpu-prof-dir=/tmp/bench-prof/${name}`] : [];
@@ -209,6 +223,7 @@ try {
       )[0]?.n ?? 0,
     );
   const stopTimeline = process.env.BENCH_TIMELINE ? timeline(cpu, countRows) : () => {};
+  await redis.config('RESETSTAT');
   const pub = await publish(mosquitto.url, 'bench', Date.now() - 3_600_000, values.rate ?? '0');
   const deadline = Date.now() + 180_000;
   let rows = await countRows();
@@ -218,6 +233,7 @@ try {
   }
   const doneAt = performance.timeOrigin + performance.now();
   const cpuUsed = { publisher: pub.cpuSeconds, ...cpu.read() };
+  const redisCommands = commandCost(await redis.info('commandstats'), pub.published);
   stopTimeline();
   rows = Number((await store.query<{ n: string }>(sql`SELECT count() AS n FROM readings_raw`))[0]?.n ?? 0);
   await writer?.stop();
@@ -264,6 +280,7 @@ try {
     writer: inline ? 'inline' : 'child',
     cpu: {
       endToEnd: cpuReport(cpuUsed, pub.published, (doneAt - pub.startedAt) / 1_000),
+      redisCommandsUsPerMessage: redisCommands,
       ceiling: cpuReport(rawCpuUsed, rawStats.received, (rawStats.lastAt - rawPub.startedAt) / 1_000),
     },
   };
