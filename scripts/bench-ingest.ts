@@ -1,7 +1,8 @@
 /**
  * MQTT ingest end to end, beside the raw broker ceiling, in one run on loopback servers:
- * `bun scripts/bench-ingest.ts [--seconds 15] [--rate 0] [--qos 1] [--connections 4]`.
- * (a) ceiling: the publisher child → Mosquitto → a bare mqtt.js subscriber that only counts;
+ * `bun scripts/bench-ingest.ts [--seconds 15] [--rate 0] [--qos 1] [--connections 4] [--frames-ceiling]`.
+ * (a) ceiling: the publisher child → Mosquitto → a bare mqtt.js subscriber that only counts
+ *     (`--frames-ceiling`: then again with a subscriber that splits frames off the socket as ingest does);
  * (b) end to end: the same publisher → Mosquitto (deploy's queue settings) → ingest (MQTT client
  * mode, a child process, acks after XADD) → `readings` → the writer (this process) → ClickHouse,
  * until ClickHouse holds every row. Rate 0 publishes as fast as the broker takes QoS 1 messages.
@@ -29,6 +30,7 @@ const { values } = parseArgs({
     qos: { type: 'string', default: '1' },
     connections: { type: 'string', default: '4' },
     sensors: { type: 'string', default: '1000' },
+    'frames-ceiling': { type: 'boolean', default: false },
     writer: { type: 'string', default: 'child' },
   },
 });
@@ -168,18 +170,35 @@ try {
   );
 
   // (a) The ceiling: the same publisher to a subscriber that does nothing but count.
-  const bare = child('services/ingest/src/test-fixtures/mqtt-bare-subscriber.ts', { URL: mosquitto.url });
-  await bare.next();
-  const rawCpu = cpuMeter({ mosquitto: serverPids.mosquitto, subscriber: bare.proc.pid });
-  const rawPub = await publish(mosquitto.url, 'bench', Date.now() - 7_200_000, '0'); // always flat out
-  let rawStats = { received: 0, firstAt: 0, lastAt: 0 };
-  const rawDeadline = Date.now() + 120_000;
-  while (rawStats.received < rawPub.published && Date.now() < rawDeadline)
-    rawStats = JSON.parse(await bare.next());
-  const rawCpuUsed = { publisher: rawPub.cpuSeconds, ...rawCpu.read() };
-  bare.proc.kill();
-  const ceiling = rawStats.received / ((rawStats.lastAt - rawPub.startedAt) / 1_000);
-  console.info(`ceiling: ${rawStats.received}/${rawPub.published} delivered, ${round(ceiling)} msg/s`);
+  const measureCeiling = async (frames: boolean) => {
+    const bare = child('services/ingest/src/test-fixtures/mqtt-bare-subscriber.ts', {
+      URL: mosquitto.url,
+      FRAMES: frames ? '1' : '0',
+    });
+    await bare.next();
+    const meter = cpuMeter({ mosquitto: serverPids.mosquitto, subscriber: bare.proc.pid });
+    const published = await publish(mosquitto.url, 'bench', Date.now() - 7_200_000, '0'); // always flat out
+    let stats = { received: 0, firstAt: 0, lastAt: 0 };
+    const deadline = Date.now() + 120_000;
+    while (stats.received < published.published && Date.now() < deadline)
+      stats = JSON.parse(await bare.next());
+    const used = { publisher: published.cpuSeconds, ...meter.read() };
+    bare.proc.kill();
+    await bare.proc.exited;
+    const seconds = (stats.lastAt - published.startedAt) / 1_000;
+    const msgPerS = stats.received / seconds;
+    console.info(
+      `ceiling${frames ? ' (frame-splitting subscriber)' : ''}: ${stats.received}/${published.published} delivered, ${round(msgPerS)} msg/s`,
+    );
+    return {
+      figures: { published: published.published, delivered: stats.received, msgPerS: round(msgPerS) },
+      msgPerS,
+      cpu: cpuReport(used, stats.received, seconds),
+    };
+  };
+  const ceiling = await measureCeiling(false);
+  // --frames-ceiling: also the ceiling against a subscriber that splits frames as ingest does.
+  const framesCeiling = values['frames-ceiling'] ? await measureCeiling(true) : undefined;
 
   // (b) End to end, ingest and (by default) the writer each in a child process, as deployed.
   const childEnv = { REDIS_URL: redisServer.url, CLICKHOUSE_URL: clickhouse.url, DATABASE };
@@ -275,13 +294,18 @@ try {
       p99: percentile(latencies, 0.99),
       max: latencies.at(-1) ?? 0,
     },
-    ceiling: { published: rawPub.published, delivered: rawStats.received, msgPerS: round(ceiling) },
-    ratioToCeiling: Number((endToEnd / ceiling).toFixed(3)),
+    ceiling: ceiling.figures,
+    ratioToCeiling: Number((endToEnd / ceiling.msgPerS).toFixed(3)),
+    ...(framesCeiling && {
+      framesCeiling: framesCeiling.figures,
+      ratioToFramesCeiling: Number((endToEnd / framesCeiling.msgPerS).toFixed(3)),
+    }),
     writer: inline ? 'inline' : 'child',
     cpu: {
       endToEnd: cpuReport(cpuUsed, pub.published, (doneAt - pub.startedAt) / 1_000),
       redisCommandsUsPerMessage: redisCommands,
-      ceiling: cpuReport(rawCpuUsed, rawStats.received, (rawStats.lastAt - rawPub.startedAt) / 1_000),
+      ceiling: ceiling.cpu,
+      ...(framesCeiling && { framesCeiling: framesCeiling.cpu }),
     },
   };
   console.info(JSON.stringify(figures, null, 2));

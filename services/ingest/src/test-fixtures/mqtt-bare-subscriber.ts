@@ -1,21 +1,42 @@
 /**
  * Bench subscriber for the raw broker ceiling (a child of scripts/bench-ingest.ts): a bare mqtt.js
  * MQTT 5 client on the same shared subscription at QoS 1 that only counts (mqtt.js acks at once).
+ * With FRAMES=1 it takes PUBLISH packets off the socket as ingest does (PublishFrames, its own
+ * PUBACK at once) instead of through mqtt.js's parser: the tighter ceiling of the two.
  * Prints "ready", then every 100 ms a JSON line { received, firstAt, lastAt }.
  */
-import mqtt from 'mqtt';
+import type { Duplex } from 'node:stream';
+import mqtt, { type MqttClient } from 'mqtt';
+import { PublishFrames } from '../modules/mqtt/publish-frames.ts';
 
-const client = await mqtt.connectAsync(process.env.URL ?? 'mqtt://127.0.0.1:1883', {
+const client = mqtt.connect(process.env.URL ?? 'mqtt://127.0.0.1:1883', {
   clientId: `bare-${process.pid}`,
   protocolVersion: 5,
   reconnectPeriod: 0,
+  manualConnect: true,
 });
 let received = 0;
 let firstAt = 0;
 let lastAt = 0;
-client.on('message', () => {
+const count = () => {
   lastAt = performance.timeOrigin + performance.now();
   if (received++ === 0) firstAt = lastAt;
+};
+client.on('message', count);
+if (process.env.FRAMES === '1') {
+  // The same mqtt.js internal ingest hooks (mqtt is pinned for it).
+  const internals = client as unknown as { streamBuilder: (client: MqttClient) => Duplex };
+  const build = internals.streamBuilder;
+  internals.streamBuilder = (self) =>
+    new PublishFrames(build(self), ({ messageId }, frames) => {
+      count();
+      if (messageId !== undefined) frames.write(Buffer.from([0x40, 2, messageId >> 8, messageId & 0xff]));
+    });
+}
+client.connect();
+await new Promise((resolve, reject) => {
+  client.once('connect', resolve);
+  client.once('error', reject);
 });
 await client.subscribeAsync('$share/bare/sensors/+/readings', { qos: 1 });
 process.stdout.write('ready\n');
