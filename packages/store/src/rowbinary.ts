@@ -7,20 +7,24 @@
 const utf8 = new TextEncoder();
 const TWO_32 = 2 ** 32;
 
+/** Writes `length` as LEB128 (how RowBinary prefixes strings and arrays) at `at`; returns the end. */
+function leb128(bytes: Uint8Array, at: number, length: number): number {
+  let rest = length;
+  while (rest >= 0x80) {
+    bytes[at++] = (rest & 0x7f) | 0x80;
+    rest >>>= 7;
+  }
+  bytes[at++] = rest;
+  return at;
+}
+
 /** A String column's bytes: the LEB128 length of the UTF-8, then the UTF-8. */
 function columnString(value: string): Uint8Array {
   const utf = utf8.encode(value);
   let prefix = 1;
   for (let length = utf.length; length >= 0x80; length >>>= 7) prefix++;
   const out = new Uint8Array(prefix + utf.length);
-  let at = 0;
-  let length = utf.length;
-  while (length >= 0x80) {
-    out[at++] = (length & 0x7f) | 0x80;
-    length >>>= 7;
-  }
-  out[at++] = length;
-  out.set(utf, at);
+  out.set(utf, leb128(out, 0, utf.length));
   return out;
 }
 
@@ -122,12 +126,7 @@ export class RowBinaryWriter {
   /** An Array column: its LEB128 length, then each item as `item` writes it. */
   array<T>(values: readonly T[], item: (value: T) => unknown): this {
     this.room(5);
-    let length = values.length;
-    while (length >= 0x80) {
-      this.bytes[this.at++] = (length & 0x7f) | 0x80;
-      length >>>= 7;
-    }
-    this.bytes[this.at++] = length;
+    this.at = leb128(this.bytes, this.at, values.length);
     for (const value of values) item(value);
     return this;
   }
