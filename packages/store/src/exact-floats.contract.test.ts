@@ -22,7 +22,7 @@ const HOUR = 3_600_000;
 const HORIZONS = [60, 240, 1_440, 4_320];
 const values = hardDoubles(1_200, 7);
 const at = (i: number) => values[i % values.length] as number;
-/** The Float64 values a row stored, column by column, as the bits `bitsOf` gives. */
+/** An array's doubles as the bits `bitsOf` gives. */
 const bitsOfAll = (xs: readonly number[]) => xs.map(bitsOf);
 
 for (const backend of backends) {
