@@ -1,16 +1,12 @@
 import { type ColumnType, type ColumnValue, RowBinaryWriter } from './rowbinary.ts';
 import type { Store } from './store.ts';
-import { escapeTsv, tsvNumber } from './tsv.ts';
+import { encodeTsv, tsvNumber } from './tsv.ts';
 
 /** A table's inserted columns, name and type, in row order. */
 export type TypedColumns = readonly (readonly [name: string, type: ColumnType])[];
 
-function tsvValue(type: ColumnType, value: ColumnValue): string {
-  if (type === 'String') return escapeTsv(value as string);
-  if (type === 'Array(Int32)' || type === 'Array(Float64)')
-    return `[${(value as readonly number[]).map(tsvNumber).join(',')}]`;
-  return tsvNumber(value as number);
-}
+/** An array as a ClickHouse literal inside a TSV field: numbers only, so nothing to escape. */
+const arrayLiteral = (values: readonly number[]) => `[${values.map(tsvNumber).join(',')}]`;
 
 /**
  * Inserts rows of declared column types so their floats are stored bit for bit: as RowBinary where
@@ -30,16 +26,14 @@ export async function insertTyped(
   }
   const names = columns.map(([name]) => name);
   if (store.insertRowBinary) {
+    const types = columns.map(([, type]) => type);
     const out = new RowBinaryWriter(rows.length * columns.length * 16);
-    for (const row of rows) {
-      for (let i = 0; i < columns.length; i++)
-        out.value((columns[i] as TypedColumns[number])[1], row[i] as ColumnValue);
-    }
+    for (const row of rows) for (const [i, type] of types.entries()) out.value(type, row[i] as ColumnValue);
     await store.insertRowBinary(table, names, out.finish());
     return;
   }
-  let body = '';
-  for (const row of rows)
-    body += `${columns.map(([, type], i) => tsvValue(type, row[i] as ColumnValue)).join('\t')}\n`;
-  await store.insertTsv(table, names, body);
+  const text = rows.map((row) =>
+    row.map((value) => (typeof value === 'object' ? arrayLiteral(value) : value)),
+  );
+  await store.insertTsv(table, names, encodeTsv(text));
 }
