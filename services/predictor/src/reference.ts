@@ -227,25 +227,24 @@ const EVEN = 2;
 export class MedianTable {
   private readonly slots: Float64Array;
 
+  private constructor(slots: Float64Array) {
+    this.slots = slots;
+  }
+
   /** From sorted columns. */
-  constructor(columns: readonly Float64Array[]);
-  constructor(columns: readonly Float64Array[], slots: Float64Array);
-  constructor(columns: readonly Float64Array[], slots?: Float64Array) {
-    if (slots) {
-      this.slots = slots;
-      return;
-    }
-    this.slots = new Float64Array(columns.length * SLOTS);
+  static ofSorted(columns: readonly Float64Array[]): MedianTable {
+    const slots = new Float64Array(columns.length * SLOTS);
     columns.forEach((all, i) => {
       const at = i * SLOTS;
       const n = all.length - 1;
       const m = n >> 1;
-      this.slots[at] = medianExcluding(all, Number.NaN);
-      this.slots[at + 1] = n >= 2 ? (all[m - 1] ?? Number.NaN) : Number.NaN;
-      this.slots[at + 2] = n >= 2 ? (all[m] as number) : Number.NaN;
-      this.slots[at + 3] = n >= 2 ? (all[m + 1] as number) : Number.NaN;
-      this.slots[at + 4] = n < 2 ? TOO_FEW : n % 2 ? ODD : EVEN;
+      slots[at] = medianExcluding(all, Number.NaN);
+      slots[at + 1] = n >= 2 ? (all[m - 1] ?? Number.NaN) : Number.NaN;
+      slots[at + 2] = n >= 2 ? (all[m] as number) : Number.NaN;
+      slots[at + 3] = n >= 2 ? (all[m + 1] as number) : Number.NaN;
+      slots[at + 4] = n < 2 ? TOO_FEW : n % 2 ? ODD : EVEN;
     });
+    return new MedianTable(slots);
   }
 
   /**
@@ -271,7 +270,7 @@ export class MedianTable {
       slots[at + 3] = above;
       slots[at + 4] = (size - 1) % 2 ? ODD : EVEN;
     });
-    return new MedianTable(columns, slots);
+    return new MedianTable(slots);
   }
 
   /** One table of every column of `tables`, in order. */
@@ -282,7 +281,7 @@ export class MedianTable {
       slots.set(table.slots, at);
       at += table.slots.length;
     }
-    return new MedianTable([], slots);
+    return new MedianTable(slots);
   }
 
   /** medianExcluding(columns[column], own). */
