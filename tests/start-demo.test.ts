@@ -165,4 +165,4 @@ test('DEMO=false starts neither seeding nor replay', async () => {
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');
   }
-});
+}, 60_000); // a cold start of redis-server and chDB passed Bun's 5 s default once in CI
