@@ -8,9 +8,23 @@ export const IngestEnv = defineEnv({
   MQTT_PASSWORD: env.optional(env.string()),
   MQTT_CLIENT_ID: env.string({
     default: 'sensormesh-ingest',
-    description: 'stable: the broker keeps its session',
+    // A topic level too: a leaving replica sends itself a marker on ingest/drain/{MQTT_CLIENT_ID}.
+    pattern: '^[^+#/\\s]+$',
+    description: 'stable: the broker keeps its session (no +, #, / or spaces)',
   }),
   MQTT_SHARE_GROUP: env.string({ default: 'ingest', description: '$share group replicas split the load in' }),
+  MQTT_ON_STOP: env.oneOf(['keep', 'leave'], {
+    default: 'keep',
+    description:
+      'keep: the broker holds our session and our share of the readings until we return (a restart); ' +
+      'leave: unsubscribe, take what is queued for us and end the session (a replica removed for good)',
+  }),
+  MQTT_LEAVE_TIMEOUT_MS: env.int({
+    minimum: 1_000,
+    maximum: 600_000,
+    default: 20_000,
+    description: 'longest a leave may take to drain; past it the session is kept, so nothing is lost',
+  }),
   MQTT_PORT: env.port({ default: 1883, description: 'port of the embedded broker' }),
   MQTT_HOST: env.string({ default: '0.0.0.0' }),
   INGEST_MAX_BATCH: env.int({

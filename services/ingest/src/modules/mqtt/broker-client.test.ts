@@ -9,6 +9,7 @@ import {
   deployedQueueSettings,
   mqttTestContext,
   publishQos1,
+  sessionPresent,
   streamMessageIds,
   waitFor,
 } from './test-support.ts';
@@ -33,14 +34,15 @@ afterAll(async () => {
   await ctx?.close();
 });
 
-/** An ingest subscriber in this process, with its own client id and share group. */
-async function subscriber(brokerUrl: string) {
+/** An ingest subscriber in this process, with its own client id and share group unless given. */
+async function subscriber(brokerUrl: string, settings: Partial<typeof ctx.config> = {}) {
   const id = `${process.pid}-${++clientIds}`;
   const config = {
     ...ctx.config,
     MQTT_URL: brokerUrl,
     MQTT_CLIENT_ID: `ingest-${id}`,
     MQTT_SHARE_GROUP: `g-${id}`,
+    ...settings,
   };
   const handle = startBrokerClient({ ...ctx, config });
   await handle.ready;
@@ -118,6 +120,34 @@ describe('ingest as a client of Mosquitto', () => {
     expect(seen.size).toBe(50_000);
     expect([...seen.values()].every((n) => n === 1)).toBe(true);
   }, 120_000);
+
+  test('scale-down: a replica that leaves takes what was queued for it and hands its share to the others', async () => {
+    await ctx.redis.del('readings', 'dlq');
+    const group = { MQTT_SHARE_GROUP: `scale-${process.pid}` };
+    const staying = await subscriber(servers.mosquitto.url, group);
+    const leaverId = { ...group, MQTT_CLIENT_ID: `ingest-leaver-${process.pid}` };
+    // A restart (MQTT_ON_STOP=keep): the broker keeps dealing the stopped replica its share.
+    await (await subscriber(servers.mosquitto.url, { ...leaverId, MQTT_ON_STOP: 'keep' })).stop();
+    const first = await publishQos1(servers.mosquitto.url, 20_000, reading, { window: 1_000 });
+    await waitFor('the staying replica’s share', async () => (await ctx.redis.xlen('readings')) >= 10_000);
+    expect(await ctx.redis.xlen('readings')).toBeLessThan(20_000); // the rest waits for the stopped one
+    // It comes back, set to leave, and is stopped at once while more is published. Most of its
+    // 10,000 are still queued at the broker then (at most max_inflight_messages are sent ahead of
+    // their PUBACKs): they are stored only if the leave drains the queue before it ends the session,
+    // and what is published meanwhile only if the leave stops its share before the drain's end.
+    const leaver = await subscriber(servers.mosquitto.url, { ...leaverId, MQTT_ON_STOP: 'leave' });
+    const [second] = await Promise.all([
+      publishQos1(servers.mosquitto.url, 10_000, (i) => reading(20_000 + i), { window: 1_000 }),
+      leaver.stop(),
+    ]);
+    await waitFor('every message', async () => (await ctx.redis.xlen('readings')) >= 30_000);
+    await staying.stop();
+    const seen = await streamMessageIds(ctx.redis);
+    expect(first.length + second.length).toBe(30_000);
+    expect([...first, ...second].every((id) => seen.get(id) === 1)).toBe(true);
+    expect(seen.size).toBe(30_000);
+    expect(await sessionPresent(servers.mosquitto.url, leaverId.MQTT_CLIENT_ID)).toBe(false);
+  }, 60_000);
 
   test("Mosquitto's default queue loses acknowledged messages in the same run (why the settings exist)", async () => {
     const broker = await startMosquitto([]);

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import mqtt, { type IPublishPacket, type MqttClient, type Packet } from 'mqtt';
 import type { IngestContext } from '../../context.ts';
@@ -8,6 +9,33 @@ import { mqttIngest } from './service.ts';
 const MAX_IN_FLIGHT = 20_000;
 /** The broker keeps our session (subscription and unacknowledged messages) this long while we are away. */
 const SESSION_EXPIRY_S = 7 * 24 * 3_600;
+
+/** How long a failed leave waits for the broker to take the shared subscription back. */
+const RESUBSCRIBE_TIMEOUT_MS = 5_000;
+
+/**
+ * Resolves undefined once `work` resolved, or with why not: its error, or 'timeout' after `ms`.
+ * A rejection after the timeout changes nothing, so it is caught and dropped.
+ */
+async function settleWithin(work: Promise<unknown>, ms: number): Promise<unknown> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timedOut = new Promise<string>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), ms);
+  });
+  work.catch(() => {});
+  try {
+    return await Promise.race([work.then(() => undefined), timedOut]);
+  } catch (error) {
+    return error;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Where a leaving replica sends itself the marker that ends its drain (see `leave`). */
+export function drainTopic(clientId: string): string {
+  return `ingest/drain/${clientId}`;
+}
 
 /** A QoS 1 message in hand; `stream` is set once mqtt.js asked to PUBACK it on that connection. */
 interface Held {
@@ -22,6 +50,11 @@ export interface BrokerClient {
   readonly client: MqttClient;
   /** Resolves once the broker granted the subscription (every reconnect subscribes again). */
   readonly ready: Promise<void>;
+  /**
+   * Finishes the messages in hand and disconnects. MQTT_ON_STOP=keep leaves the session (and our
+   * share of what is published meanwhile) with the broker for a restart; `leave` first leaves the
+   * shared subscription and drains (see `leave`), and keeps the session only if that fails.
+   */
   stop(): Promise<void>;
 }
 
@@ -55,6 +88,11 @@ export function startBrokerClient(ctx: IngestContext): BrokerClient {
   let stopping = false;
   let resume: Array<() => void> = [];
   let idle: (() => void) | undefined;
+  const ownTopic = drainTopic(config.MQTT_CLIENT_ID);
+  /** While leaving: the marker we sent ourselves, and what to call when it comes back. */
+  let marked: { token: string; back: () => void } | undefined;
+  /** Set once a leave gives up the shared subscription: a reconnect must not take a share again. */
+  let departing = false;
 
   const client = mqtt.connect(config.MQTT_URL, {
     clientId: config.MQTT_CLIENT_ID,
@@ -163,6 +201,10 @@ export function startBrokerClient(ctx: IngestContext): BrokerClient {
   }
   function direct({ topic, payload, messageId }: Publish, frames: PublishFrames): void {
     if (stopping) return; // not acknowledged: a QoS 1 message stays with the broker
+    if (topic === ownTopic) {
+      marker(payload, messageId, frames);
+      return;
+    }
     const work = ingest(topic, payload, undefined);
     inFlight++;
     if (run && run.work === work && run.stream === frames) run.count++;
@@ -183,6 +225,12 @@ export function startBrokerClient(ctx: IngestContext): BrokerClient {
         frames.resumeSocket();
       });
     }
+  }
+
+  function marker(payload: Buffer, messageId: number | undefined, frames: PublishFrames): void {
+    if (messageId !== undefined) acknowledge(frames as unknown as typeof client.stream, messageId);
+    // A marker of an earlier leave that did not finish is acknowledged and ignored.
+    if (marked && payload.toString() === marked.token) marked.back();
   }
 
   const internals = client as unknown as {
@@ -208,6 +256,7 @@ export function startBrokerClient(ctx: IngestContext): BrokerClient {
   const ready = new Promise<void>((resolve) => (subscribed = resolve));
   client.on('connect', (connack) => {
     log.info({ sessionPresent: connack.sessionPresent }, 'connected to MQTT broker');
+    if (departing) return;
     client.subscribe(topic, { qos: 1 }, (error, granted) => {
       if (error || !granted || granted.some((grant) => grant.qos > 2)) {
         log.error({ err: error, granted, topic }, 'subscription refused');
@@ -218,6 +267,70 @@ export function startBrokerClient(ctx: IngestContext): BrokerClient {
   client.on('error', (error) => log.error({ err: error }, 'MQTT client error'));
   client.on('close', () => pending.clear());
 
+  /** Waits until every message taken is settled, then writes the PUBACKs still due. */
+  async function finish(): Promise<void> {
+    stopping = true;
+    // Each message is acknowledged before it settles, so all PUBACKs are queued once none is in hand.
+    if (inFlight > 0) await new Promise<void>((resolve) => (idle = resolve));
+    writeAcks();
+  }
+
+  /**
+   * Leaves the shared subscription for good, for a replica that is being removed: Mosquitto deals
+   * an offline member's persistent session its share as if it were there (README, "Replicas"), so
+   * a replica that only disconnected would strand that share until the session expired.
+   *
+   * Unsubscribing stops new messages at once, but what the broker already queued for our session is
+   * still delivered (measured on 2.0.11: 1,000 queued messages, all of them came after UNSUBACK).
+   * A broker delivers one session's messages in order, so a marker we publish to our own topic after
+   * the UNSUBACK arrives after the last of them: then every message meant for us is in hand, and
+   * once they are settled the session can end (DISCONNECT with session expiry 0). A first marker,
+   * sent while still subscribed, proves the broker lets us use that topic before we give anything
+   * up. Resolves false, with the session kept (subscribed again if we got that far and the
+   * connection is up) and nothing lost, if a step is refused or the whole takes longer than
+   * MQTT_LEAVE_TIMEOUT_MS; a replica started with the same MQTT_CLIENT_ID takes what waits there.
+   */
+  async function leave(): Promise<boolean> {
+    if (!client.connected) return false;
+    /** Publishes a marker to our own topic and resolves when it has come back. */
+    const roundTrip = async () => {
+      const token = randomUUID();
+      const back = new Promise<void>((resolve) => {
+        marked = { token, back: resolve };
+      });
+      await client.publishAsync(ownTopic, token, { qos: 1 });
+      await back;
+    };
+    let unsubscribed = false;
+    const steps = async () => {
+      const granted = await client.subscribeAsync(ownTopic, { qos: 1 });
+      if (granted.some((grant) => grant.qos > 2)) throw new Error(`subscription to ${ownTopic} refused`);
+      await roundTrip();
+      departing = true;
+      await client.unsubscribeAsync(topic);
+      unsubscribed = true;
+      log.info({ topic }, 'left the shared subscription; draining what the broker queued for us');
+      await roundTrip();
+    };
+    const failure = await settleWithin(steps(), config.MQTT_LEAVE_TIMEOUT_MS);
+    marked = undefined;
+    departing = false;
+    if (failure !== undefined) {
+      // Back to a plain stop: the kept session takes its share again, as after MQTT_ON_STOP=keep.
+      if (unsubscribed && client.connected)
+        await settleWithin(client.subscribeAsync(topic, { qos: 1 }), RESUBSCRIBE_TIMEOUT_MS);
+      log.warn(
+        { err: failure, timeoutMs: config.MQTT_LEAVE_TIMEOUT_MS },
+        'leave did not finish; the session is kept with what is still queued in it',
+      );
+      return false;
+    }
+    await finish();
+    await client.endAsync(false, { properties: { sessionExpiryInterval: 0 } });
+    log.info('MQTT client stopped; left the shared subscription and ended the session');
+    return true;
+  }
+
   // Start-up does not wait for the broker (it may come up later); `ready` tells when it is there.
   client.connect();
 
@@ -225,10 +338,9 @@ export function startBrokerClient(ctx: IngestContext): BrokerClient {
     client,
     ready,
     async stop() {
-      stopping = true;
+      if (config.MQTT_ON_STOP === 'leave' && (await leave())) return;
       // Messages already taken are finished and acknowledged; the rest stay queued in our session.
-      if (inFlight > 0) await new Promise<void>((resolve) => (idle = resolve));
-      writeAcks(); // each message acknowledged before it settled, so all are queued by now
+      await finish();
       await client.endAsync();
       log.info('MQTT client stopped');
     },

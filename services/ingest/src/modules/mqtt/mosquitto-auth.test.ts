@@ -5,13 +5,19 @@ import type { Subprocess } from 'bun';
 import mqtt from 'mqtt';
 import { startBrokerClient } from './broker-client.ts';
 import { aclFile, collectAccounts, passwordFile } from './mosquitto-auth.ts';
-import { createSensors, deployedQueueSettings, mqttTestContext, waitFor } from './test-support.ts';
+import {
+  createSensors,
+  deployedQueueSettings,
+  mqttTestContext,
+  sessionPresent,
+  waitFor,
+} from './test-support.ts';
 
 const servers = useServers({ redis: true, clickhouse: true });
 const INGEST = { username: 'sensormesh-ingest', password: 'ingest-secret-0123456789' };
 let ctx: Awaited<ReturnType<typeof mqttTestContext>>;
 let keys: Map<string, string>;
-let broker: Subprocess | undefined;
+const brokers: Subprocess[] = [];
 
 beforeAll(async () => {
   ctx = await mqttTestContext({
@@ -26,7 +32,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  broker?.kill('SIGKILL');
+  for (const broker of brokers) broker.kill('SIGKILL');
   await ctx?.close();
 });
 
@@ -42,10 +48,11 @@ async function startSecuredMosquitto(dir: string): Promise<string> {
     ...(await deployedQueueSettings()),
   ];
   await Bun.write(join(dir, 'mosquitto.conf'), `${conf.join('\n')}\n`);
-  broker = Bun.spawn([requireBinary('mosquitto', 'mosquitto'), '-c', join(dir, 'mosquitto.conf')], {
+  const broker = Bun.spawn([requireBinary('mosquitto', 'mosquitto'), '-c', join(dir, 'mosquitto.conf')], {
     stdout: 'ignore',
     stderr: 'ignore',
   });
+  brokers.push(broker);
   const url = `mqtt://127.0.0.1:${port}`;
   await waitFor('mosquitto', () =>
     mqtt
@@ -138,4 +145,54 @@ test('registry → password and ACL files: devices log in with their keys, each 
     ([, f]) => JSON.parse(f[1] as string).messageId,
   );
   expect(ids).toEqual(['own']);
+  // The ACL lets ingest leave the shared subscription: the drain marker went round, the session ended.
+  const leaving = startBrokerClient({ ...ctx, config: { ...config, MQTT_ON_STOP: 'leave' } });
+  await leaving.ready;
+  await leaving.stop();
+  expect(await sessionPresent(url, config.MQTT_CLIENT_ID, INGEST)).toBe(false);
+}, 60_000);
+
+test('a leave the broker refuses keeps the session, and what waits in it comes on the next start', async () => {
+  const dir = await tempDir('mosquitto-auth-no-drain');
+  await Bun.write(
+    join(dir, 'passwords'),
+    passwordFile([INGEST, { username: 'dev-a', password: keys.get('dev-a') ?? '' }]),
+  );
+  // An ACL written before ingest had drain topics: the broker refuses the leave's marker.
+  const acl = aclFile(INGEST.username, ['dev-a'])
+    .split('\n')
+    .filter((line) => !line.includes('ingest/drain'));
+  await Bun.write(join(dir, 'acl'), acl.join('\n'));
+  const url = await startSecuredMosquitto(dir);
+  await ctx.redis.del('readings', 'dlq');
+  const config = {
+    ...ctx.config,
+    MQTT_URL: url,
+    MQTT_USERNAME: INGEST.username,
+    MQTT_PASSWORD: INGEST.password,
+    MQTT_ON_STOP: 'leave' as const,
+  };
+  const first = startBrokerClient({ ...ctx, config });
+  await first.ready;
+  await first.stop();
+  expect(await ctx.redis.xlen('readings')).toBe(0);
+  // Published while no ingest runs: it waits in the kept session (a lost session would drop it).
+  const device = await mqtt.connectAsync(url, {
+    username: 'dev-a',
+    password: keys.get('dev-a'),
+    reconnectPeriod: 0,
+  });
+  await device.publishAsync(
+    'sensors/dev-a/readings',
+    JSON.stringify({ ts: Date.now(), metrics: { pm25: 5 }, messageId: 'waited' }),
+    { qos: 1 },
+  );
+  await device.endAsync();
+  const again = startBrokerClient({ ...ctx, config: { ...config, MQTT_ON_STOP: 'keep' } });
+  await waitFor('the waiting reading', async () => (await ctx.redis.xlen('readings')) >= 1);
+  await again.stop();
+  const ids = (await ctx.redis.xrange('readings', '-', '+')).map(
+    ([, f]) => JSON.parse(f[1] as string).messageId,
+  );
+  expect(ids).toEqual(['waited']);
 }, 60_000);

@@ -24,7 +24,8 @@ export function passwordFile(accounts: readonly BrokerAccount[]): string {
 
 /**
  * The ACL file: ingest reads every sensor's readings (through its shared subscription) and $SYS
- * for health checks; each device may only write its own readings topic. Anyone else gets nothing.
+ * for health checks, and uses its drain topics; each device may only write its own readings topic.
+ * Anyone else gets nothing.
  */
 export function aclFile(ingestUser: string, sensorIds: readonly string[]): string {
   const lines = [
@@ -33,6 +34,8 @@ export function aclFile(ingestUser: string, sensorIds: readonly string[]): strin
     'topic read $share/#',
     'topic read sensors/#',
     'topic read $SYS/#',
+    // A leaving replica's drain marker (broker-client.ts, `leave`), which it sends to itself.
+    'topic readwrite ingest/drain/#',
     '',
   ];
   for (const id of sensorIds) lines.push(`user ${id}`, `topic write ${readingsTopic(id)}`, '');

@@ -129,3 +129,29 @@ export async function waitFor(
     await Bun.sleep(20);
   }
 }
+
+/**
+ * Whether the broker still holds a session for `clientId` (the CONNACK's session-present flag). The
+ * probe connects with session expiry 0, so the broker drops the session as the probe leaves.
+ */
+export async function sessionPresent(
+  url: string,
+  clientId: string,
+  auth: { username?: string; password?: string } = {},
+): Promise<boolean> {
+  const client = mqtt.connect(url, {
+    ...auth,
+    clientId,
+    protocolVersion: 5,
+    clean: false,
+    reconnectPeriod: 0,
+  });
+  try {
+    return await new Promise<boolean>((resolve, reject) => {
+      client.once('connect', (connack) => resolve(connack.sessionPresent));
+      client.once('error', reject);
+    });
+  } finally {
+    await client.endAsync(true);
+  }
+}
