@@ -58,3 +58,27 @@ test('a malformed variable stops the mesh with its name before anything starts',
   expect(stderr).toContain('PORT: must be');
   expect(stderr).toContain('REDIS_URL: must be a URL');
 });
+
+test('a leave that could outlast the shutdown stops the mesh, naming both variables, before anything starts', async () => {
+  const child = Bun.spawn(['bun', 'run', 'services/mesh/src/index.ts'], {
+    cwd: root,
+    env: {
+      ...process.env,
+      DATA_DIR: dataDir,
+      MQTT_URL: 'mqtt://127.0.0.1:1',
+      MQTT_ON_STOP: 'leave',
+      MQTT_LEAVE_TIMEOUT_MS: '10000',
+      SHUTDOWN_TIMEOUT_MS: '10000',
+    },
+    stdout: 'pipe',
+    stderr: 'pipe',
+  });
+  const [code, stdout, stderr] = await Promise.all([
+    child.exited,
+    new Response(child.stdout).text(),
+    new Response(child.stderr).text(),
+  ]);
+  expect(code).toBe(78);
+  expect(stderr).toContain('MQTT_LEAVE_TIMEOUT_MS: must be below SHUTDOWN_TIMEOUT_MS (10000)');
+  expect(stdout).not.toContain('started redis-server'); // nothing was started
+});

@@ -106,9 +106,14 @@ export function parseEnv<P extends TProperties>(
 export function loadEnv<P extends TProperties>(
   schema: TObject<P>,
   source: Record<string, string | undefined> = process.env,
+  /** Rules across variables, run once each variable is valid; reported like a malformed one. */
+  check?: (config: Static<TObject<P>>) => EnvIssue[],
 ): Static<TObject<P>> {
   try {
-    return parseEnv(schema, source);
+    const config = parseEnv(schema, source);
+    const issues = check?.(config) ?? [];
+    if (issues.length > 0) throw new EnvError(issues);
+    return config;
   } catch (error) {
     if (!(error instanceof EnvError)) throw error;
     process.stderr.write(

@@ -22,7 +22,8 @@ export const IngestEnv = defineEnv({
   MQTT_LEAVE_TIMEOUT_MS: env.int({
     minimum: 1_000,
     maximum: 600_000,
-    default: 20_000,
+    // Under the mesh's SHUTDOWN_TIMEOUT_MS (10 s), which must outlast it: the mesh checks at start.
+    default: 5_000,
     description: 'longest a leave may take to drain; past it the session is kept, so nothing is lost',
   }),
   MQTT_PORT: env.port({ default: 1883, description: 'port of the embedded broker' }),

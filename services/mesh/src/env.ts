@@ -51,8 +51,25 @@ export const loadGatewayEnv = (env: Record<string, string | undefined>) => loadE
 /** The writer's settings (batching, consumer name, retry bounds), parsed once at start-up. */
 export const loadWriterEnv = () => loadEnv(WriterEnv);
 
-/** Ingest's settings (MQTT broker or client, validation limits, pipeline batching), parsed once at start-up. */
-export const loadIngestEnv = () => loadEnv(IngestEnv);
+/**
+ * Ingest's settings (MQTT broker or client, validation limits, pipeline batching), parsed once at
+ * start-up. A leave (MQTT_ON_STOP=leave) must fit inside the mesh's shutdown: cut off by the
+ * shutdown timer after it unsubscribed, it would leave what is still queued in a session nobody
+ * resumes.
+ */
+export const loadIngestEnv = (mesh: { SHUTDOWN_TIMEOUT_MS: number }) =>
+  loadEnv(IngestEnv, process.env, (ingest) =>
+    ingest.MQTT_URL &&
+    ingest.MQTT_ON_STOP === 'leave' &&
+    ingest.MQTT_LEAVE_TIMEOUT_MS >= mesh.SHUTDOWN_TIMEOUT_MS
+      ? [
+          {
+            variable: 'MQTT_LEAVE_TIMEOUT_MS',
+            message: `must be below SHUTDOWN_TIMEOUT_MS (${mesh.SHUTDOWN_TIMEOUT_MS}) with MQTT_ON_STOP=leave`,
+          },
+        ]
+      : [],
+  );
 
 /** The predictor's settings (consumer name, grace, sweep and model polling), parsed once at start-up. */
 export const loadPredictorEnv = () => loadEnv(PredictorEnv);

@@ -22,6 +22,10 @@ import { type ManagedRedis, startManagedRedis } from './managed-redis.ts';
 
 const REPO_ROOT = resolve(import.meta.dir, '../../..');
 const config = loadMeshEnv();
+// Every service's settings are read before anything starts: a bad one stops the process here.
+const writerConfig = loadWriterEnv();
+const predictorConfig = loadPredictorEnv();
+const ingestConfig = loadIngestEnv(config);
 const logger = createLogger({ service: 'mesh', level: config.LOG_LEVEL });
 const registry = createRegistry({ service: 'mesh' });
 const cleanups: Array<() => Promise<unknown>> = [];
@@ -74,13 +78,13 @@ try {
   logger.info({ backend: store.backend, version: await store.serverVersion(), ...migrations }, 'store ready');
 
   // Stopped before the store and Redis close (cleanups run in reverse), so its batch in hand finishes.
-  const writer = await startWriter({ config: loadWriterEnv(), store, redis, logger, registry });
+  const writer = await startWriter({ config: writerConfig, store, redis, logger, registry });
   cleanups.push(() => writer.stop());
   // The predictor's forecasts and anomalies into ClickHouse (the writer group on those streams).
-  const outputs = await startOutputWriter({ config: loadWriterEnv(), store, redis, logger, registry });
+  const outputs = await startOutputWriter({ config: writerConfig, store, redis, logger, registry });
   cleanups.push(() => outputs.stop());
   // Stopped before the output writer, so its last outputs are still stored.
-  const predictor = await startPredictor({ config: loadPredictorEnv(), store, redis, logger, registry });
+  const predictor = await startPredictor({ config: predictorConfig, store, redis, logger, registry });
   cleanups.push(() => predictor.stop());
 
   const secrets = await withDefaultSecrets(config.DATA_DIR, process.env);
@@ -102,7 +106,7 @@ try {
 
   // The embedded MQTT broker (or a client of MQTT_URL); stopped before Redis closes, so the
   // messages in hand are acknowledged only once their readings are on the stream.
-  const ingest = ingestContext({ config: loadIngestEnv(), store, redis, logger, registry });
+  const ingest = ingestContext({ config: ingestConfig, store, redis, logger, registry });
   const mqtt = await startMqtt(ingest);
   cleanups.push(() => mqtt.stop());
   // Vendor pollers run only where configured (API key and sensor map); none by default.
