@@ -79,6 +79,6 @@ test('a leave that could outlast the shutdown stops the mesh, naming both variab
     new Response(child.stderr).text(),
   ]);
   expect(code).toBe(78);
-  expect(stderr).toContain('MQTT_LEAVE_TIMEOUT_MS: must be below SHUTDOWN_TIMEOUT_MS (10000)');
+  expect(stderr).toContain('MQTT_LEAVE_TIMEOUT_MS: must be at most SHUTDOWN_TIMEOUT_MS − 2000 ms (8000)');
   expect(stdout).not.toContain('started redis-server'); // nothing was started
 });

@@ -22,7 +22,7 @@ export const IngestEnv = defineEnv({
   MQTT_LEAVE_TIMEOUT_MS: env.int({
     minimum: 1_000,
     maximum: 600_000,
-    // Under the mesh's SHUTDOWN_TIMEOUT_MS (10 s), which must outlast it: the mesh checks at start.
+    // The mesh's SHUTDOWN_TIMEOUT_MS (10 s) must outlast it plus LEAVE_WRAP_UP_MS: checked at start.
     default: 5_000,
     description: 'longest a leave may take to drain; past it the session is kept, so nothing is lost',
   }),

@@ -14,7 +14,7 @@ import { sensorDirectory } from './sensor-directory.ts';
 export type { IngestContext } from './context.ts';
 export { type IngestConfig, IngestEnv } from './env.ts';
 export { startPollers } from './modules/adapters/pollers.ts';
-export { type MqttIngestHandle, startMqtt } from './modules/mqtt/index.ts';
+export { LEAVE_WRAP_UP_MS, type MqttIngestHandle, startMqtt } from './modules/mqtt/index.ts';
 
 /** Builds ingest's shared services from the process's clients. */
 export function ingestContext(deps: {

@@ -1,6 +1,6 @@
 import { defineEnv, env, loadEnv } from '@sensormesh/config';
 import { GatewayEnv } from '@sensormesh/gateway';
-import { IngestEnv } from '@sensormesh/ingest';
+import { IngestEnv, LEAVE_WRAP_UP_MS } from '@sensormesh/ingest';
 import { LOG_LEVELS } from '@sensormesh/log';
 import { PredictorEnv } from '@sensormesh/predictor';
 import { WriterEnv } from '@sensormesh/writer';
@@ -53,19 +53,21 @@ export const loadWriterEnv = () => loadEnv(WriterEnv);
 
 /**
  * Ingest's settings (MQTT broker or client, validation limits, pipeline batching), parsed once at
- * start-up. A leave (MQTT_ON_STOP=leave) must fit inside the mesh's shutdown: cut off by the
- * shutdown timer after it unsubscribed, it would leave what is still queued in a session nobody
- * resumes.
+ * start-up. A leave (MQTT_ON_STOP=leave), with its wrap-up if it fails, must fit inside the mesh's
+ * shutdown: cut off by the shutdown timer after it unsubscribed, it would leave what is still queued
+ * in a session nobody resumes.
  */
 export const loadIngestEnv = (mesh: { SHUTDOWN_TIMEOUT_MS: number }) =>
   loadEnv(IngestEnv, process.env, (ingest) =>
     ingest.MQTT_URL &&
     ingest.MQTT_ON_STOP === 'leave' &&
-    ingest.MQTT_LEAVE_TIMEOUT_MS >= mesh.SHUTDOWN_TIMEOUT_MS
+    ingest.MQTT_LEAVE_TIMEOUT_MS + LEAVE_WRAP_UP_MS > mesh.SHUTDOWN_TIMEOUT_MS
       ? [
           {
             variable: 'MQTT_LEAVE_TIMEOUT_MS',
-            message: `must be below SHUTDOWN_TIMEOUT_MS (${mesh.SHUTDOWN_TIMEOUT_MS}) with MQTT_ON_STOP=leave`,
+            message:
+              `must be at most SHUTDOWN_TIMEOUT_MS − ${LEAVE_WRAP_UP_MS} ms ` +
+              `(${mesh.SHUTDOWN_TIMEOUT_MS - LEAVE_WRAP_UP_MS}) with MQTT_ON_STOP=leave`,
           },
         ]
       : [],

@@ -11,7 +11,12 @@ const MAX_IN_FLIGHT = 20_000;
 const SESSION_EXPIRY_S = 7 * 24 * 3_600;
 
 /** How long a failed leave waits for the broker to take the shared subscription back. */
-const RESUBSCRIBE_TIMEOUT_MS = 5_000;
+const RESUBSCRIBE_TIMEOUT_MS = 1_000;
+/**
+ * What a stop may take past MQTT_LEAVE_TIMEOUT_MS when the leave fails: subscribing again, then the
+ * plain stop. A process that bounds its shutdown must allow the leave timeout plus this.
+ */
+export const LEAVE_WRAP_UP_MS = 2_000;
 
 /**
  * Resolves undefined once `work` resolved, or with why not: its error, or 'timeout' after `ms`.

@@ -2,7 +2,7 @@ import type { IngestContext } from '../../context.ts';
 import { startBrokerClient } from './broker-client.ts';
 import { startEmbeddedBroker } from './embedded-broker.ts';
 
-export { type BrokerClient, startBrokerClient } from './broker-client.ts';
+export { type BrokerClient, LEAVE_WRAP_UP_MS, startBrokerClient } from './broker-client.ts';
 export { type EmbeddedBroker, startEmbeddedBroker } from './embedded-broker.ts';
 export { mqttIngest, readingsTopic, sensorIdFromTopic } from './service.ts';
 
