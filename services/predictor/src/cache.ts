@@ -164,6 +164,13 @@ export class HourCache {
     return n;
   }
 
+  /** Every sensor with its newest hour held, in the order sensors were first seen. */
+  newestHours(): { sensorId: string; hour: number }[] {
+    const out: { sensorId: string; hour: number }[] = [];
+    for (const [sensorId, s] of this.sensors) if (s.newest >= 0) out.push({ sensorId, hour: s.newest });
+    return out;
+  }
+
   /** Whether the hour is held (possibly all NaN: the hour is known to have no data). */
   has(id: string, hour: number): boolean {
     const s = this.sensors.get(id);

@@ -130,8 +130,14 @@ describe('predictor worker (real Redis and ClickHouse)', () => {
     // The writer stored hour 71 meanwhile; hour 72 is still open in Redis (one reading so far).
     for (const s of slice) await world.storeHours(`aq-${s.station}`, H0 + 71, [s.hours[71] as number[]]);
     const clock = { now: (H0 + 72) * HOUR_MS + 30 * 60_000 };
+    const outputs = async () =>
+      Promise.all(['predictions', 'anomalies'].map((stream) => world.redis.xlen(stream)));
+    const [before, passes] = [await outputs(), world.passes.length];
     const { predictor } = await world.start(clock);
     expect(predictor.status().sensors).toBe(6);
+    // The start's warm-up pass over every sensor's newest hour published nothing and closed nothing.
+    expect(await outputs()).toEqual(before);
+    expect(world.passes.length).toBe(passes);
     for (const s of slice) await world.publishHours(`aq-${s.station}`, H0 + 73, [s.hours[73] as number[]]);
     const result = await world.scored(ids().map((sensorId) => ({ sensorId, hour: H0 + 72 })));
     expect(result.forecasts).toBe(6);

@@ -116,6 +116,7 @@ export async function startPredictor(
   let models = await loader.current();
   const rebuilt = await rebuild(ctx.store, cache, now());
   metrics.sensors.set(cache.size);
+  await warmUp();
   log.info({ sensorHours: rebuilt, sensors: cache.size }, 'hourly windows rebuilt from the store');
 
   /** Fills the window hours the cache lacks from Redis (hours other replicas closed). */
@@ -133,6 +134,31 @@ export async function startPredictor(
       // Known now to have no data anywhere: remembered, so the next hour does not ask again.
       cache.put(w.sensorId, w.hour, found.get(`${w.sensorId}\u0000${w.hour}`) ?? none);
     }
+  }
+
+  /**
+   * A pass over every sensor's newest held hour whose outputs are checked, encoded and dropped
+   * (nothing is published or marked done): the first hour to close after a start would otherwise
+   * pay for compiling the scoring path and sizing onnxruntime's buffers for the whole network.
+   */
+  async function warmUp(): Promise<void> {
+    const due = cache.newestHours();
+    if (due.length === 0 || !models.forecast) return;
+    const started = performance.now();
+    const encode = <M>(stream: { check: { Check(m: unknown): boolean }; encode(m: M): string }, all: M[]) => {
+      for (const message of all) if (stream.check.Check(message)) stream.encode(message);
+    };
+    await scoreForecasts(
+      cache,
+      reference,
+      models,
+      due,
+      now(),
+      (messages) => encode(predictions, messages),
+      scratch,
+    );
+    encode(anomalies, (await scoreFaults(cache, reference, models, due, now())).anomalies);
+    log.info({ sensors: due.length, ms: Math.round(performance.now() - started) }, 'scoring path warmed up');
   }
 
   let chain: Promise<unknown> = Promise.resolve();
