@@ -23,11 +23,6 @@ export interface StreamSpec<S extends TSchema, G extends string> {
   groups: readonly G[];
   retry: RetryPolicy;
   trim: TrimPolicy;
-  /**
-   * Writes a checked message as JSON; JSON.stringify unless given. For a stream whose encoding is a
-   * hot path: it must give what JSON.stringify gives (a test per encoder proves it).
-   */
-  encode?: (message: Static<S>) => string;
 }
 
 /** A stream of the catalogue: its name, message schema (compiled once), groups and policies. */
@@ -38,8 +33,6 @@ export interface StreamDef<S extends TSchema = TSchema, G extends string = strin
   readonly retry: Readonly<RetryPolicy>;
   readonly trim: Readonly<TrimPolicy>;
   readonly check: TypeCheck<S>;
-  /** Method syntax on purpose: its parameter stays bivariant, so any stream is a StreamDef<TSchema>. */
-  encode(message: Static<S>): string;
 }
 
 /** The message type a stream carries. */
@@ -64,7 +57,6 @@ export function defineStream<S extends TSchema, const G extends string>(
     retry: Object.freeze({ ...spec.retry }),
     trim: Object.freeze({ ...spec.trim }),
     check: TypeCompiler.Compile(spec.schema),
-    encode: spec.encode ?? ((message: Static<S>) => JSON.stringify(message)),
   });
 }
 

@@ -69,7 +69,7 @@ export function createPublisher(
     for (let i = 0; i < messages.length; i++) {
       const message = messages[i];
       // The compiled Check is the hot path; Errors() only runs for the rare invalid message.
-      if (def.check.Check(message)) encoded[i] = def.encode(message);
+      if (def.check.Check(message)) encoded[i] = JSON.stringify(message);
       else issues.push(...validationIssues(def, message, i));
     }
     if (issues.length > 0) throw new BusValidationError(def.name, issues);

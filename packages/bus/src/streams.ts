@@ -1,6 +1,5 @@
 import { type Static, Type as t } from '@sinclair/typebox';
 import { defineStream } from './catalogue.ts';
-import { encodePrediction } from './prediction-json.ts';
 
 const HOUR_MS = 3_600_000;
 
@@ -211,7 +210,6 @@ export type AlertEvent = Static<typeof AlertEvent>;
 export const predictions = defineStream({
   name: 'predictions',
   schema: Prediction,
-  encode: encodePrediction,
   groups: ['writer', 'alerter'],
   retry: { maxAttempts: 5, backoffMs: 1_000 },
   trim: { maxAgeMs: 24 * HOUR_MS, maxLen: 5_000_000 },

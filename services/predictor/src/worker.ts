@@ -145,8 +145,9 @@ export async function startPredictor(
     const due = cache.newestHours();
     if (due.length === 0 || !models.forecast) return;
     const started = performance.now();
-    const encode = <M>(stream: { check: { Check(m: unknown): boolean }; encode(m: M): string }, all: M[]) => {
-      for (const message of all) if (stream.check.Check(message)) stream.encode(message);
+    // What the publisher does with each message, short of sending it.
+    const encode = (stream: { check: { Check(m: unknown): boolean } }, all: readonly unknown[]) => {
+      for (const message of all) if (stream.check.Check(message)) JSON.stringify(message);
     };
     await scoreForecasts(
       cache,
