@@ -36,6 +36,14 @@ afterAll(async () => {
   await ctx?.close();
 });
 
+/** Ingest's settings as a client of `url` with the ingest account. */
+const ingestOn = (url: string) => ({
+  ...ctx.config,
+  MQTT_URL: url,
+  MQTT_USERNAME: INGEST.username,
+  MQTT_PASSWORD: INGEST.password,
+});
+
 /** Mosquitto with deploy's settings and the generated files; probed with the ingest account. */
 async function startSecuredMosquitto(dir: string): Promise<string> {
   const port = await freePort();
@@ -100,12 +108,7 @@ test('registry → password and ACL files: devices log in with their keys, each 
   const url = await startSecuredMosquitto(dir);
 
   await ctx.redis.del('readings', 'dlq');
-  const config = {
-    ...ctx.config,
-    MQTT_URL: url,
-    MQTT_USERNAME: INGEST.username,
-    MQTT_PASSWORD: INGEST.password,
-  };
+  const config = ingestOn(url);
   const ingest = startBrokerClient({ ...ctx, config });
   await ingest.ready;
 
@@ -165,13 +168,7 @@ test('a leave the broker refuses keeps the session, and what waits in it comes o
   await Bun.write(join(dir, 'acl'), acl.join('\n'));
   const url = await startSecuredMosquitto(dir);
   await ctx.redis.del('readings', 'dlq');
-  const config = {
-    ...ctx.config,
-    MQTT_URL: url,
-    MQTT_USERNAME: INGEST.username,
-    MQTT_PASSWORD: INGEST.password,
-    MQTT_ON_STOP: 'leave' as const,
-  };
+  const config = { ...ingestOn(url), MQTT_ON_STOP: 'leave' as const };
   const first = startBrokerClient({ ...ctx, config });
   await first.ready;
   await first.stop();
