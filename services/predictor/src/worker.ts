@@ -116,7 +116,8 @@ export async function startPredictor(
   let models = await loader.current();
   const rebuilt = await rebuild(ctx.store, cache, now());
   metrics.sensors.set(cache.size);
-  await warmUp();
+  // A failure here would come again at the first real pass, which reports and retries it.
+  await warmUp().catch((error: unknown) => log.warn({ err: error }, 'scoring path warm-up failed'));
   log.info({ sensorHours: rebuilt, sensors: cache.size }, 'hourly windows rebuilt from the store');
 
   /** Fills the window hours the cache lacks from Redis (hours other replicas closed). */
