@@ -46,30 +46,11 @@ test('scripts/start serves /health and /ready, then stops everything on SIGINT',
   }
 }, 90_000);
 
-test('a malformed variable stops the mesh with its name before anything starts', async () => {
+/** Runs the mesh with `env` added until it exits, as it must on bad settings; what it printed. */
+async function meshUntilExit(env: Record<string, string>) {
   const child = Bun.spawn(['bun', 'run', 'services/mesh/src/index.ts'], {
     cwd: root,
-    env: { ...process.env, PORT: 'not-a-port', DATA_DIR: dataDir, REDIS_URL: 'nope' },
-    stdout: 'pipe',
-    stderr: 'pipe',
-  });
-  const [code, stderr] = await Promise.all([child.exited, new Response(child.stderr).text()]);
-  expect(code).toBe(78);
-  expect(stderr).toContain('PORT: must be');
-  expect(stderr).toContain('REDIS_URL: must be a URL');
-});
-
-test('a leave that could outlast the shutdown stops the mesh, naming both variables, before anything starts', async () => {
-  const child = Bun.spawn(['bun', 'run', 'services/mesh/src/index.ts'], {
-    cwd: root,
-    env: {
-      ...process.env,
-      DATA_DIR: dataDir,
-      MQTT_URL: 'mqtt://127.0.0.1:1',
-      MQTT_ON_STOP: 'leave',
-      MQTT_LEAVE_TIMEOUT_MS: '10000',
-      SHUTDOWN_TIMEOUT_MS: '10000',
-    },
+    env: { ...process.env, DATA_DIR: dataDir, ...env },
     stdout: 'pipe',
     stderr: 'pipe',
   });
@@ -78,6 +59,23 @@ test('a leave that could outlast the shutdown stops the mesh, naming both variab
     new Response(child.stdout).text(),
     new Response(child.stderr).text(),
   ]);
+  return { code, stdout, stderr };
+}
+
+test('a malformed variable stops the mesh with its name before anything starts', async () => {
+  const { code, stderr } = await meshUntilExit({ PORT: 'not-a-port', REDIS_URL: 'nope' });
+  expect(code).toBe(78);
+  expect(stderr).toContain('PORT: must be');
+  expect(stderr).toContain('REDIS_URL: must be a URL');
+});
+
+test('a leave that could outlast the shutdown stops the mesh, naming both variables, before anything starts', async () => {
+  const { code, stdout, stderr } = await meshUntilExit({
+    MQTT_URL: 'mqtt://127.0.0.1:1',
+    MQTT_ON_STOP: 'leave',
+    MQTT_LEAVE_TIMEOUT_MS: '10000',
+    SHUTDOWN_TIMEOUT_MS: '10000',
+  });
   expect(code).toBe(78);
   expect(stderr).toContain('MQTT_LEAVE_TIMEOUT_MS: must be at most SHUTDOWN_TIMEOUT_MS − 2000 ms (8000)');
   expect(stdout).not.toContain('started redis-server'); // nothing was started
