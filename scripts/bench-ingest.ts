@@ -103,9 +103,17 @@ function commandCost(info: string, messages: number): Record<string, number> {
   return Object.fromEntries(cost.sort((a, b) => b[1] - a[1]));
 }
 
-/** BENCH_PROFILE=1 writes a CPU profile (markdown) of each child to /tmp/bench-prof/<name>. */
+/**
+ * BENCH_PROFILE=1 writes a CPU profile (markdown) of each child to /tmp/bench-prof/<name>;
+ * BENCH_PROFILE=json writes a .cpuprofile instead, whose samples can be counted apart from idle.
+ */
 const profile = (name: string) =>
-  process.env.BENCH_PROFILE ? ['--cpu-prof-md', `--cpu-prof-dir=/tmp/bench-prof/${name}`] : [];
+  process.env.BENCH_PROFILE
+    ? [
+        process.env.BENCH_PROFILE === 'json' ? '--cpu-prof' : '--cpu-prof-md',
+        `--cpu-prof-dir=/tmp/bench-prof/${name}`,
+      ]
+    : [];
 
 /** BENCH_TIMELINE=1 prints, every second, each component's share of a core, stream length and rows. */
 function timeline(cpu: { read(): Record<string, number> }, countRows: () => Promise<number>) {
