@@ -136,6 +136,60 @@ describe('consumer groups', () => {
     await waitFor('the ack', async () => (await pendingCount(redis, stream, 'writer')) === 0);
   });
 
+  test('idleMs: a burst is handed over once the stream goes quiet, not maxWaitMs after it began', async () => {
+    const stream = testStream(['writer']);
+    const batches: number[] = [];
+    const consumer = createConsumer(redis, {
+      stream,
+      group: 'writer',
+      consumer: 'quiet',
+      batchSize: 1_000,
+      // Far beyond the test's timeout: only the quiet stream can end this wait.
+      maxWaitMs: 600_000,
+      idleMs: 30,
+      async handler(messages) {
+        batches.push(messages.length);
+      },
+    });
+    consumers.push(consumer);
+    await consumer.start();
+    await createPublisher(redis).publishBatch(
+      stream,
+      Array.from({ length: 30 }, (_, i) => reading(i)),
+    );
+    await waitFor('the burst handed over', () => batches.length > 0);
+    expect(batches).toEqual([30]);
+    await waitFor('the ack', async () => (await pendingCount(redis, stream, 'writer')) === 0);
+  });
+
+  test('minIntervalMs: a quiet stream ends no wait sooner than that after the previous batch', async () => {
+    const stream = testStream(['writer']);
+    const publisher = createPublisher(redis);
+    const handedAt: number[] = [];
+    const consumer = createConsumer(redis, {
+      stream,
+      group: 'writer',
+      consumer: 'spaced',
+      batchSize: 1_000,
+      maxWaitMs: 400,
+      idleMs: 20,
+      minIntervalMs: 600_000,
+      async handler() {
+        handedAt.push(performance.now());
+      },
+    });
+    consumers.push(consumer);
+    await consumer.start();
+    // The first batch has no previous one: the quiet stream hands it over at once.
+    await publisher.publishBatch(stream, [reading(0)]);
+    await waitFor('the first batch', () => handedAt.length === 1);
+    const second = performance.now();
+    await publisher.publishBatch(stream, [reading(1)]);
+    await waitFor('the second batch', () => handedAt.length === 2);
+    // The stream was quiet long before, but only maxWaitMs could end the second wait.
+    expect((handedAt[1] as number) - second).toBeGreaterThanOrEqual(390);
+  });
+
   test('readAhead: under a backlog the next batch is read while the handler runs; each message once, in order', async () => {
     const stream = testStream(['writer']);
     const ids = await createPublisher(redis).publishBatch(

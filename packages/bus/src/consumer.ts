@@ -24,6 +24,16 @@ export interface ConsumerOptions<D extends StreamDef> {
   readAhead?: boolean;
   /** After a read that did not fill the batch, keep reading this long to fill it (default 0). */
   maxWaitMs?: number;
+  /**
+   * With maxWaitMs: a read that finds nothing new for this long ends the wait early (default 0, off),
+   * so a burst is handled once it has passed rather than maxWaitMs after it began…
+   */
+  idleMs?: number;
+  /**
+   * …but only once this long has passed since the previous batch was handed over (default 0), so
+   * bursty sources cannot make a handler (an insert) run more often than this.
+   */
+  minIntervalMs?: number;
   /** Longest blocking read (default 1000); bounds how late stop() and claims can be. */
   blockMs?: number;
   /** Entries pending longer than this on any consumer are claimed (default 60000). */
@@ -54,6 +64,8 @@ export function createConsumer<D extends StreamDef>(redis: Redis, options: Consu
   const batchSize = options.batchSize ?? 100;
   const readAhead = options.readAhead ?? false;
   const maxWaitMs = Math.max(0, options.maxWaitMs ?? 0);
+  const idleMs = Math.max(0, options.idleMs ?? 0);
+  const minIntervalMs = Math.max(0, options.minIntervalMs ?? 0);
   const blockMs = Math.max(1, options.blockMs ?? 1_000);
   const visibilityTimeoutMs = options.visibilityTimeoutMs ?? 60_000;
   const claimIntervalMs = options.claimIntervalMs ?? Math.min(Math.max(visibilityTimeoutMs / 2, 100), 30_000);
@@ -68,6 +80,7 @@ export function createConsumer<D extends StreamDef>(redis: Redis, options: Consu
   let stopped: Promise<void> | undefined;
   let stopping = false;
   let reading = false;
+  let handedOverAt = 0;
   let wake: () => void = () => {};
   let retryAt = 0;
   let unacked: Promise<Error | undefined> | undefined;
@@ -200,7 +213,8 @@ export function createConsumer<D extends StreamDef>(redis: Redis, options: Consu
 
   /**
    * Reads new entries, then with maxWaitMs keeps reading until the batch is full or the time is up:
-   * fewer, larger handler calls (inserts) under light load. What was read is pending on this
+   * fewer, larger handler calls (inserts) under light load. With idleMs, a quiet stream ends the
+   * wait once minIntervalMs has passed since the previous batch. What was read is pending on this
    * consumer meanwhile, so a crash here loses nothing; stop() ends the wait and the batch is handled.
    */
   async function readBatch(connection: Redis, block: number, first?: InHand[]): Promise<InHand[]> {
@@ -209,8 +223,16 @@ export function createConsumer<D extends StreamDef>(redis: Redis, options: Consu
     while (entries.length > 0 && entries.length < batchSize && !stopping) {
       const left = deadline - Date.now();
       if (left <= 0) break;
-      entries.push(...(await readNew(connection, left, batchSize - entries.length)));
+      const more = await readNew(
+        connection,
+        idleMs > 0 ? Math.min(left, idleMs) : left,
+        batchSize - entries.length,
+      );
+      if (more.length === 0 && idleMs > 0 && Date.now() - handedOverAt >= minIntervalMs) break;
+      // A loop, not push(...more): a spread of tens of thousands of arguments can overflow the stack.
+      for (const entry of more) entries.push(entry);
     }
+    if (entries.length > 0) handedOverAt = Date.now();
     return entries;
   }
 

@@ -5,8 +5,9 @@ import { WriterEnv } from './env.ts';
 describe('WriterEnv', () => {
   test('every variable has a default except the optional consumer name', () => {
     expect(parseEnv(WriterEnv, {})).toEqual({
-      WRITER_BATCH_SIZE: 50_000,
-      WRITER_MAX_WAIT_MS: 1_000,
+      WRITER_BATCH_SIZE: 100_000,
+      WRITER_MAX_WAIT_MS: 2_000,
+      WRITER_MIN_INTERVAL_MS: 1_000,
       WRITER_VISIBILITY_TIMEOUT_MS: 300_000,
       WRITER_RETRY_MIN_MS: 100,
       WRITER_RETRY_MAX_MS: 5_000,

@@ -29,6 +29,7 @@ import {
 import type Redis from 'ioredis';
 import { backoffDelay, sleep } from './backoff.ts';
 import type { WriterConfig } from './env.ts';
+import { QUIET_MS } from './writer.ts';
 
 /** The predictor's outputs as rows; ids come from the producer, or are derived the same way. */
 export function predictionRow(message: Delivery<Prediction>): PredictionRow {
@@ -151,6 +152,9 @@ export async function startOutputWriter(ctx: {
       consumer: name,
       batchSize: 5_000,
       maxWaitMs: ctx.config.WRITER_MAX_WAIT_MS,
+      // An hour's forecasts arrive as a burst: stored once it has passed, not a full wait later.
+      idleMs: QUIET_MS,
+      minIntervalMs: ctx.config.WRITER_MIN_INTERVAL_MS,
       logger: ctx.logger,
       registry: ctx.registry,
       async handler(messages) {

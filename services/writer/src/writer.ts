@@ -50,6 +50,8 @@ export interface Writer {
 }
 
 const GROUP = 'writer';
+/** A read that finds nothing new for this long means the stream went quiet: the batch need not wait. */
+export const QUIET_MS = 50;
 /** Message ids per log line: a batch is a short range of the stream, so the first ones place it. */
 const LOGGED_IDS = 100;
 
@@ -191,6 +193,8 @@ export async function startWriter(ctx: WriterContext, options: WriterOptions = {
     consumer: name,
     batchSize: config.WRITER_BATCH_SIZE,
     maxWaitMs: config.WRITER_MAX_WAIT_MS,
+    idleMs: QUIET_MS,
+    minIntervalMs: config.WRITER_MIN_INTERVAL_MS,
     // Under a backlog the next batch is read (and its reply decoded) while ClickHouse inserts this one.
     readAhead: true,
     visibilityTimeoutMs: config.WRITER_VISIBILITY_TIMEOUT_MS,
@@ -202,7 +206,12 @@ export async function startWriter(ctx: WriterContext, options: WriterOptions = {
   running = true;
   const ready = () => running && !failing && !stopping.signal.aborted;
   log.info(
-    { stream: stream.name, batchSize: config.WRITER_BATCH_SIZE, maxWaitMs: config.WRITER_MAX_WAIT_MS },
+    {
+      stream: stream.name,
+      batchSize: config.WRITER_BATCH_SIZE,
+      maxWaitMs: config.WRITER_MAX_WAIT_MS,
+      minIntervalMs: config.WRITER_MIN_INTERVAL_MS,
+    },
     'writer started',
   );
 

@@ -20,6 +20,7 @@ export function testConfig(overrides: Partial<WriterConfig> = {}): WriterConfig 
   return {
     WRITER_BATCH_SIZE: 200,
     WRITER_MAX_WAIT_MS: 20,
+    WRITER_MIN_INTERVAL_MS: 0,
     WRITER_VISIBILITY_TIMEOUT_MS: 60_000,
     WRITER_RETRY_MIN_MS: 20,
     WRITER_RETRY_MAX_MS: 500,
