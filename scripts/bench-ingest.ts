@@ -94,13 +94,20 @@ function publish(url: string, prefix: string, t0: number, rate: string): Promise
  * published: where the redis-server share of the CPU goes, busiest first. It counts command
  * execution only, not reading requests or writing replies.
  */
-function commandCost(info: string, messages: number): Record<string, number> {
+function commandCost(info: string, messages: number) {
   const cost: [string, number][] = [];
+  const calls: [string, number][] = [];
   for (const line of info.split('\n')) {
-    const match = /^cmdstat_([^:]+):.*usec=(\d+)/.exec(line);
-    if (match) cost.push([match[1] as string, Number((Number(match[2]) / messages).toFixed(2))]);
+    const match = /^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/.exec(line);
+    if (!match) continue;
+    cost.push([match[1] as string, Number((Number(match[3]) / messages).toFixed(2))]);
+    calls.push([match[1] as string, Math.round(messages / Number(match[2]))]);
   }
-  return Object.fromEntries(cost.sort((a, b) => b[1] - a[1]));
+  return {
+    usPerMessage: Object.fromEntries(cost.sort((a, b) => b[1] - a[1])),
+    /** How many messages one call served on average: the batching of each path. */
+    messagesPerCall: Object.fromEntries(calls.sort((a, b) => a[1] - b[1])),
+  };
 }
 
 /**
@@ -311,7 +318,8 @@ try {
     writer: inline ? 'inline' : 'child',
     cpu: {
       endToEnd: cpuReport(cpuUsed, pub.published, (doneAt - pub.startedAt) / 1_000),
-      redisCommandsUsPerMessage: redisCommands,
+      redisCommandsUsPerMessage: redisCommands.usPerMessage,
+      redisMessagesPerCall: redisCommands.messagesPerCall,
       ceiling: ceiling.cpu,
       ...(framesCeiling && { framesCeiling: framesCeiling.cpu }),
     },
