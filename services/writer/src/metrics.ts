@@ -15,6 +15,10 @@ export function writerMetrics(registry: Registry) {
       'Readings with rows the store refuses; the bus retries, then dead-letters them',
     ),
     retries: counter('writer_insert_retries_total', 'Inserts retried after a store failure'),
+    lockWaits: counter(
+      'writer_insert_lock_waits_total',
+      'Times a batch found the insert lock held by another writer and waited',
+    ),
     latestFailures: counter(
       'writer_latest_update_failures_total',
       'Batches whose latest values could not be written to Redis',

@@ -15,6 +15,7 @@ import { insertReadings, type ReadingRow, type Store } from '@sensormesh/store';
 import type Redis from 'ioredis';
 import { backoffDelay, sleep } from './backoff.ts';
 import type { WriterConfig } from './env.ts';
+import { insertLock } from './insert-lock.ts';
 import { latestValues } from './latest-values.ts';
 import { writerMetrics } from './metrics.ts';
 import { type HeldEntry, pendingClaims } from './pending-claims.ts';
@@ -82,13 +83,20 @@ export async function startWriter(ctx: WriterContext, options: WriterOptions = {
   const name = config.WRITER_CONSUMER ?? `writer-${hostname()}`;
   const log = ctx.logger.child({ module: 'writer', consumer: name });
   const metrics = writerMetrics(ctx.registry);
-  // Marks in Redis let an in-order reading skip the store's lookup for an earlier copy of it.
-  const insert = insertReadings(ctx.store, { sentThrough: sentThrough(ctx.redis) });
+  const stopping = new AbortController();
+  // Marks in Redis let an in-order reading skip the store's lookup for an earlier copy of it; the
+  // lock keeps another writer's look-up-then-insert from running between this one's.
+  const insert = insertReadings(ctx.store, {
+    sentThrough: sentThrough(ctx.redis),
+    exclusive: insertLock(ctx.redis, {
+      signal: stopping.signal,
+      onWait: () => metrics.lockWaits.inc(),
+    }),
+  });
   const latest = latestValues(ctx.redis);
   const claims = pendingClaims(ctx.redis, stream.name, GROUP, name);
   const policy = { minMs: config.WRITER_RETRY_MIN_MS, maxMs: config.WRITER_RETRY_MAX_MS };
   const keepEveryMs = Math.max(10, Math.floor(config.WRITER_VISIBILITY_TIMEOUT_MS / 3));
-  const stopping = new AbortController();
   let running = false;
   let failing = false;
 

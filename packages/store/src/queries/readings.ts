@@ -178,6 +178,14 @@ function entriesInsert(store: Store) {
 }
 
 /**
+ * Runs one batch's look-up-then-insert so that no other writer's runs in between: two writers
+ * holding copies of one reading (a redelivery, a republish) would otherwise both find it missing
+ * and both insert it, and the rollups would count it twice (ADR 0001). Resolves or rejects as
+ * `work` does.
+ */
+export type Exclusive = <T>(work: () => Promise<T>) => Promise<T>;
+
+/**
  * Per sensor, the newest ts ever sent to the store in an insert (sent, not necessarily stored: an
  * insert can fail after). `raise` lifts each given sensor's mark to at least the given ts and
  * answers the marks as they were before (a sensor without one is absent). The writer keeps them in
@@ -231,14 +239,26 @@ async function newestStored(store: Store, sensorIds: readonly string[]): Promise
  * written here rather than by a materialized view, since a view's GROUP BY over every row cost
  * ClickHouse 18.16 ~1.2 µs per reading and only saw the rows inserted, not those a retry skipped.
  */
-export function insertReadings(store: Store, options: { sentThrough?: SentThrough } = {}) {
+export function insertReadings(
+  store: Store,
+  options: { sentThrough?: SentThrough; exclusive?: Exclusive } = {},
+) {
   const encode = rawRows(store);
   const encodeEntries = entriesInsert(store);
   const marks = options.sentThrough;
+  const exclusive = options.exclusive ?? ((work) => work());
   return async function insertReadings(rows: readonly ReadingRow[]): Promise<InsertReport> {
     checkRows(rows);
     if (rows.length === 0) return { inserted: 0, duplicates: 0 };
     const { groups, distinct } = groupReadings(rows);
+    return exclusive(() => lookUpAndInsert(groups, rows, distinct));
+  };
+
+  async function lookUpAndInsert(
+    groups: ReadingGroup[],
+    rows: readonly ReadingRow[],
+    distinct: number,
+  ): Promise<InsertReport> {
     const lookup = storedRows(store, marks ? await unsure(store, marks, groups) : groups);
     // Encoded while the lookup is in flight, as if nothing were stored (the usual answer).
     let insertRaw = encode(groups);
@@ -259,7 +279,7 @@ export function insertReadings(store: Store, options: { sentThrough?: SentThroug
     if (repair.repaired > 0) report.rollupRowsRepaired = repair.repaired;
     if (repair.unexplained > 0) report.rollupBucketsUnexplained = repair.unexplained;
     return report;
-  };
+  }
 }
 
 /** Filters shared by the reading queries. */
