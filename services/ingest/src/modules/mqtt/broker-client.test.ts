@@ -4,6 +4,7 @@ import { startMosquitto, useServers } from '@sensormesh/testkit';
 import Redis from 'ioredis';
 import mqtt from 'mqtt';
 import { startBrokerClient } from './broker-client.ts';
+import { shareMembersKey } from './share-members.ts';
 import {
   createSensors,
   deployedQueueSettings,
@@ -147,6 +148,30 @@ describe('ingest as a client of Mosquitto', () => {
     expect([...first, ...second].every((id) => seen.get(id) === 1)).toBe(true);
     expect(seen.size).toBe(30_000);
     expect(await sessionPresent(servers.mosquitto.url, leaverId.MQTT_CLIENT_ID)).toBe(false);
+    const members = shareMembersKey(group.MQTT_SHARE_GROUP);
+    expect(await ctx.redis.zscore(members, leaverId.MQTT_CLIENT_ID)).toBeNull();
+    expect(await ctx.redis.zcard(members)).toBe(1); // the staying replica, stopped but its session kept
+  }, 60_000);
+
+  test('the last replica of a group does not leave: its session keeps what is published after it stopped', async () => {
+    await ctx.redis.del('readings', 'dlq');
+    const lone = {
+      MQTT_SHARE_GROUP: `lone-${process.pid}`,
+      MQTT_CLIENT_ID: `ingest-lone-${process.pid}`,
+      MQTT_ON_STOP: 'leave' as const,
+    };
+    await (await subscriber(servers.mosquitto.url, lone)).stop();
+    // Had the session ended, Mosquitto would drop this (no member of the group left), so its
+    // arrival on the next start proves the session was kept. (sessionPresent would end it.)
+    const [published] = await publishQos1(servers.mosquitto.url, 1, reading);
+    const back = await subscriber(servers.mosquitto.url, { ...lone, MQTT_ON_STOP: 'keep' });
+    await waitFor('the reading kept for it', async () =>
+      (await streamMessageIds(ctx.redis)).has(published as string),
+    );
+    await back.stop();
+    expect(
+      await ctx.redis.zscore(shareMembersKey(lone.MQTT_SHARE_GROUP), lone.MQTT_CLIENT_ID),
+    ).not.toBeNull();
   }, 60_000);
 
   test("Mosquitto's default queue loses acknowledged messages in the same run (why the settings exist)", async () => {

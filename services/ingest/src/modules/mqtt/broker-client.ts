@@ -4,12 +4,15 @@ import mqtt, { type IPublishPacket, type MqttClient, type Packet } from 'mqtt';
 import type { IngestContext } from '../../context.ts';
 import { type Publish, PublishFrames } from './publish-frames.ts';
 import { mqttIngest } from './service.ts';
+import { shareMembers } from './share-members.ts';
 
 /** Messages being ingested at once before we stop reading from the broker (TCP pushes back). */
 const MAX_IN_FLIGHT = 20_000;
 /** The broker keeps our session (subscription and unacknowledged messages) this long while we are away. */
 const SESSION_EXPIRY_S = 7 * 24 * 3_600;
 
+/** How often a running replica pushes on its membership's expiry (see share-members.ts). */
+const MEMBERSHIP_REFRESH_MS = 60_000;
 /** How long a failed leave waits for the broker to take the shared subscription back. */
 const RESUBSCRIBE_TIMEOUT_MS = 1_000;
 /**
@@ -98,6 +101,11 @@ export function startBrokerClient(ctx: IngestContext): BrokerClient {
   let marked: { token: string; back: () => void } | undefined;
   /** Set once a leave gives up the shared subscription: a reconnect must not take a share again. */
   let departing = false;
+  const members = shareMembers(ctx.redis, config.MQTT_SHARE_GROUP, config.MQTT_CLIENT_ID, SESSION_EXPIRY_S);
+  const join = () =>
+    members.join().catch((error: unknown) => log.warn({ err: error }, 'share group membership not recorded'));
+  const refresh = setInterval(join, MEMBERSHIP_REFRESH_MS);
+  refresh.unref();
 
   const client = mqtt.connect(config.MQTT_URL, {
     clientId: config.MQTT_CLIENT_ID,
@@ -265,7 +273,7 @@ export function startBrokerClient(ctx: IngestContext): BrokerClient {
     client.subscribe(topic, { qos: 1 }, (error, granted) => {
       if (error || !granted || granted.some((grant) => grant.qos > 2)) {
         log.error({ err: error, granted, topic }, 'subscription refused');
-      } else subscribed();
+      } else void join().then(subscribed);
     });
   });
   client.on('reconnect', () => log.warn('reconnecting to MQTT broker'));
@@ -297,6 +305,20 @@ export function startBrokerClient(ctx: IngestContext): BrokerClient {
    */
   async function leave(): Promise<boolean> {
     if (!client.connected) return false;
+    let others: string[];
+    try {
+      others = await members.others();
+    } catch (error) {
+      log.warn({ err: error }, 'share group members unknown; not leaving, the session is kept');
+      return false;
+    }
+    if (others.length === 0) {
+      log.warn(
+        { group: config.MQTT_SHARE_GROUP },
+        'no other replica holds a share of the group; leaving would let the broker drop what is published, so the session is kept',
+      );
+      return false;
+    }
     /** Publishes a marker to our own topic and resolves when it has come back. */
     const roundTrip = async () => {
       const token = randomUUID();
@@ -332,7 +354,13 @@ export function startBrokerClient(ctx: IngestContext): BrokerClient {
     }
     await finish();
     await client.endAsync(false, { properties: { sessionExpiryInterval: 0 } });
-    log.info('MQTT client stopped; left the shared subscription and ended the session');
+    await members
+      .left()
+      .catch((error: unknown) => log.warn({ err: error }, 'share group membership not removed'));
+    log.info(
+      { others: others.length },
+      'MQTT client stopped; left the shared subscription and ended the session',
+    );
     return true;
   }
 
@@ -343,6 +371,7 @@ export function startBrokerClient(ctx: IngestContext): BrokerClient {
     client,
     ready,
     async stop() {
+      clearInterval(refresh);
       if (config.MQTT_ON_STOP === 'leave' && (await leave())) return;
       // Messages already taken are finished and acknowledged; the rest stay queued in our session.
       await finish();

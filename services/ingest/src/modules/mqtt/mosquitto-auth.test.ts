@@ -5,6 +5,7 @@ import type { Subprocess } from 'bun';
 import mqtt from 'mqtt';
 import { startBrokerClient } from './broker-client.ts';
 import { aclFile, collectAccounts, passwordFile } from './mosquitto-auth.ts';
+import { shareMembersKey } from './share-members.ts';
 import {
   createSensors,
   deployedQueueSettings,
@@ -43,6 +44,10 @@ const ingestOn = (url: string) => ({
   MQTT_USERNAME: INGEST.username,
   MQTT_PASSWORD: INGEST.password,
 });
+
+/** Records another running replica in `group`, as its own start would (share-members.ts). */
+const anotherMember = (group: string) =>
+  ctx.redis.zadd(shareMembersKey(group), Date.now() + 60_000, `another-replica-${process.pid}`);
 
 /** Mosquitto with deploy's settings and the generated files; probed with the ingest account. */
 async function startSecuredMosquitto(dir: string): Promise<string> {
@@ -149,6 +154,8 @@ test('registry → password and ACL files: devices log in with their keys, each 
   );
   expect(ids).toEqual(['own']);
   // The ACL lets ingest leave the shared subscription: the drain marker went round, the session ended.
+  // (A leave needs another member to hand the share to: one is recorded as a running replica would.)
+  await anotherMember(config.MQTT_SHARE_GROUP);
   const leaving = startBrokerClient({ ...ctx, config: { ...config, MQTT_ON_STOP: 'leave' } });
   await leaving.ready;
   await leaving.stop();
@@ -169,6 +176,7 @@ test('a leave the broker refuses keeps the session, and what waits in it comes o
   const url = await startSecuredMosquitto(dir);
   await ctx.redis.del('readings', 'dlq');
   const config = { ...ingestOn(url), MQTT_ON_STOP: 'leave' as const };
+  await anotherMember(config.MQTT_SHARE_GROUP); // so that only the broker's refusal keeps the session
   const first = startBrokerClient({ ...ctx, config });
   await first.ready;
   await first.stop();
