@@ -39,4 +39,5 @@ export {
   readings,
   streams,
 } from './streams.ts';
+export { type TokenLock, tokenLock } from './token-lock.ts';
 export { safeTrimPoint, startTrimmer, trimStream } from './trim.ts';

@@ -1,4 +1,5 @@
 import { type HourlySeries, POLLUTANTS, STANDARDS } from '@sensormesh/aqi';
+import { tokenLock } from '@sensormesh/bus';
 import type { Logger } from '@sensormesh/log';
 import { hourlyMeansBySensor, type Store } from '@sensormesh/store';
 import type Redis from 'ioredis';
@@ -12,8 +13,6 @@ const LOCK_KEY = 'dashboard:hourly:lock';
 // current hour, so older hours simply fall out); beyond it the AQI falls back to latest values.
 const KEEP_MS = 15 * 60_000;
 const LOCK_MS = 10_000;
-const RELEASE =
-  "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
 
 /** Hourly means of the pollutant metrics for every sensor, as read at `at`. */
 export interface HourlyMeans {
@@ -54,6 +53,7 @@ export function alignTo(series: HourlySeries, hour: number, now: number): Hourly
 export function hourlyMeansCache(deps: { store: Store; redis: Redis; logger: Logger; cacheMs: number }) {
   const { store, redis, logger, cacheMs } = deps;
   const read = hourlyMeansBySensor(store);
+  const lock = tokenLock(redis, LOCK_KEY);
   let local: HourlyMeans | undefined;
 
   async function query(now: number): Promise<HourlyMeans> {
@@ -87,12 +87,12 @@ export function hourlyMeansCache(deps: { store: Store; redis: Redis; logger: Log
     // One replica refreshes at a time; the others serve the copy they have (or, with none at all,
     // read ClickHouse themselves rather than show no index).
     const token = `${process.pid}:${now}:${Math.random()}`;
-    const leader = (await redis.set(LOCK_KEY, token, 'PX', LOCK_MS, 'NX')) === 'OK';
+    const leader = await lock.take(token, LOCK_MS);
     if (!leader && stale) return stale;
     try {
       const fresh = await query(now);
       await redis.set(CACHE_KEY, JSON.stringify(fresh), 'PX', KEEP_MS);
-      if (leader) await redis.eval(RELEASE, 1, LOCK_KEY, token);
+      if (leader) await lock.release(token);
       return fresh;
     } catch (error) {
       // The lock is kept until it expires, so a failing ClickHouse is asked once per LOCK_MS, not

@@ -1,3 +1,4 @@
+import { tokenLock } from '@sensormesh/bus';
 import { AppError } from '@sensormesh/errors';
 import type { Logger } from '@sensormesh/log';
 import { CHANNELS, type Dataset, type ModelCard } from '@sensormesh/models';
@@ -23,8 +24,6 @@ const LOCK_KEY = 'models:retrain:running';
  */
 const LEASE_MS = 60_000;
 const RENEW_MS = 20_000;
-const RENEW =
-  "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0";
 const jobKey = (id: string) => `models:retrain:${id}`;
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -111,6 +110,7 @@ export function retrainService(deps: {
 }) {
   const { store, redis } = deps;
   const log = deps.logger.child({ module: 'retrain' });
+  const lease = tokenLock(redis, LOCK_KEY);
   const running = new Map<string, Promise<RetrainJob>>();
 
   async function save(job: RetrainJob): Promise<RetrainJob> {
@@ -151,8 +151,8 @@ export function retrainService(deps: {
 
   async function finish(job: RetrainJob, request: RetrainRequest, userId: string): Promise<RetrainJob> {
     const renewal = setInterval(() => {
-      redis
-        .eval(RENEW, 1, LOCK_KEY, job.id, String(LEASE_MS))
+      lease
+        .renew(job.id, LEASE_MS)
         .catch((error: unknown) => log.warn({ err: error, id: job.id }, 'retrain lease not renewed'));
     }, RENEW_MS);
     try {
@@ -197,12 +197,7 @@ export function retrainService(deps: {
     } finally {
       clearInterval(renewal);
       // After the final state is saved, so a reader never sees the lease gone while it says running.
-      await redis.eval(
-        "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
-        1,
-        LOCK_KEY,
-        job.id,
-      );
+      await lease.release(job.id);
     }
   }
 
@@ -242,7 +237,7 @@ export function retrainService(deps: {
       }
       const feedbackApplied = await applyFeedback(all);
       const id = crypto.randomUUID();
-      if ((await redis.set(LOCK_KEY, id, 'PX', LEASE_MS, 'NX')) !== 'OK') {
+      if (!(await lease.take(id, LEASE_MS))) {
         throw new AppError('CONFLICT', 'a retrain is already running');
       }
       const versions = await listModelVersions(store)();
