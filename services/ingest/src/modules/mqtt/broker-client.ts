@@ -104,8 +104,8 @@ export function startBrokerClient(ctx: IngestContext): BrokerClient {
   const members = shareMembers(ctx.redis, config.MQTT_SHARE_GROUP, config.MQTT_CLIENT_ID, SESSION_EXPIRY_S);
   const join = () =>
     members.join().catch((error: unknown) => log.warn({ err: error }, 'share group membership not recorded'));
-  const refresh = setInterval(join, MEMBERSHIP_REFRESH_MS);
-  refresh.unref();
+  /** Started once subscribed: a replica the broker refused never counts as a member. */
+  let refresh: ReturnType<typeof setInterval> | undefined;
 
   const client = mqtt.connect(config.MQTT_URL, {
     clientId: config.MQTT_CLIENT_ID,
@@ -273,7 +273,11 @@ export function startBrokerClient(ctx: IngestContext): BrokerClient {
     client.subscribe(topic, { qos: 1 }, (error, granted) => {
       if (error || !granted || granted.some((grant) => grant.qos > 2)) {
         log.error({ err: error, granted, topic }, 'subscription refused');
-      } else void join().then(subscribed);
+      } else {
+        refresh ??= setInterval(join, MEMBERSHIP_REFRESH_MS);
+        refresh.unref();
+        void join().then(subscribed);
+      }
     });
   });
   client.on('reconnect', () => log.warn('reconnecting to MQTT broker'));
