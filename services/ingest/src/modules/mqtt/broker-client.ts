@@ -13,8 +13,11 @@ const SESSION_EXPIRY_S = 7 * 24 * 3_600;
 
 /** How often a running replica pushes on its membership's expiry (see share-members.ts). */
 const MEMBERSHIP_REFRESH_MS = 60_000;
-/** How long a failed leave waits for the broker to take the shared subscription back. */
-const RESUBSCRIBE_TIMEOUT_MS = 1_000;
+/**
+ * The longest each step after a leave's own bound may take: subscribing again after a failed one,
+ * forgetting the membership after a finished one.
+ */
+const WRAP_UP_STEP_MS = 1_000;
 /**
  * What a stop may take past MQTT_LEAVE_TIMEOUT_MS when the leave fails: subscribing again, then the
  * plain stop. A process that bounds its shutdown must allow the leave timeout plus this.
@@ -309,20 +312,6 @@ export function startBrokerClient(ctx: IngestContext): BrokerClient {
    */
   async function leave(): Promise<boolean> {
     if (!client.connected) return false;
-    let others: string[];
-    try {
-      others = await members.others();
-    } catch (error) {
-      log.warn({ err: error }, 'share group members unknown; not leaving, the session is kept');
-      return false;
-    }
-    if (others.length === 0) {
-      log.warn(
-        { group: config.MQTT_SHARE_GROUP },
-        'no other replica holds a share of the group; leaving would let the broker drop what is published, so the session is kept',
-      );
-      return false;
-    }
     /** Publishes a marker to our own topic and resolves when it has come back. */
     const roundTrip = async () => {
       const token = randomUUID();
@@ -333,7 +322,15 @@ export function startBrokerClient(ctx: IngestContext): BrokerClient {
       await back;
     };
     let unsubscribed = false;
+    let others = 0;
     const steps = async () => {
+      // Inside the time bound like every step: a Redis that does not answer keeps the session too.
+      others = (await members.others()).length;
+      if (others === 0) {
+        throw new Error(
+          `no other replica holds a share of ${config.MQTT_SHARE_GROUP}: the broker would drop what is published`,
+        );
+      }
       const granted = await client.subscribeAsync(ownTopic, { qos: 1 });
       if (granted.some((grant) => grant.qos > 2)) throw new Error(`subscription to ${ownTopic} refused`);
       await roundTrip();
@@ -349,7 +346,7 @@ export function startBrokerClient(ctx: IngestContext): BrokerClient {
     if (failure !== undefined) {
       // Back to a plain stop: the kept session takes its share again, as after MQTT_ON_STOP=keep.
       if (unsubscribed && client.connected)
-        await settleWithin(client.subscribeAsync(topic, { qos: 1 }), RESUBSCRIBE_TIMEOUT_MS);
+        await settleWithin(client.subscribeAsync(topic, { qos: 1 }), WRAP_UP_STEP_MS);
       log.warn(
         { err: failure, timeoutMs: config.MQTT_LEAVE_TIMEOUT_MS },
         'leave did not finish; the session is kept with what is still queued in it',
@@ -358,13 +355,9 @@ export function startBrokerClient(ctx: IngestContext): BrokerClient {
     }
     await finish();
     await client.endAsync(false, { properties: { sessionExpiryInterval: 0 } });
-    await members
-      .left()
-      .catch((error: unknown) => log.warn({ err: error }, 'share group membership not removed'));
-    log.info(
-      { others: others.length },
-      'MQTT client stopped; left the shared subscription and ended the session',
-    );
+    const unrecorded = await settleWithin(members.left(), WRAP_UP_STEP_MS);
+    if (unrecorded !== undefined) log.warn({ err: unrecorded }, 'share group membership not removed');
+    log.info({ others }, 'MQTT client stopped; left the shared subscription and ended the session');
     return true;
   }
 
