@@ -2,8 +2,9 @@ import { mkdir } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { ModelCard } from '../card.ts';
-import { HOUR_MS, loadDataset } from '../data/dataset.ts';
+import { HOUR_MS, loadDataset, sliceDataset } from '../data/dataset.ts';
 import { evaluateFaults, evaluateForecast, goals } from '../evaluate.ts';
+import { WINDOW_HOURS } from '../forecast/spec.ts';
 import { FaultScorer, ForecastScorer } from '../score.ts';
 import { FAULT_FILE, FORECAST_FILE } from '../train.ts';
 
@@ -13,6 +14,8 @@ const { values } = parseArgs({
     data: { type: 'string' },
     models: { type: 'string', default: MODELS },
     out: { type: 'string' },
+    /** Score origins from this time on only (their windows may reach back before it). */
+    from: { type: 'string' },
   },
 });
 if (!values.data) {
@@ -24,8 +27,20 @@ const out = values.out ?? join(MODELS, '..', 'bench', 'results', `evaluate-${bas
 const card = async (file: string) =>
   (await Bun.file(join(values.models as string, file.replace(/\.onnx$/, '.card.json'))).json()) as ModelCard;
 
+const fromMs = values.from === undefined ? undefined : Date.parse(values.from);
+if (fromMs !== undefined && (!Number.isFinite(fromMs) || fromMs % HOUR_MS !== 0)) {
+  process.stderr.write(`--from must be a time on the hour, got ${values.from}\n`);
+  process.exit(2);
+}
 const started = performance.now();
-const dataset = await loadDataset(dataDir);
+const loaded = await loadDataset(dataDir);
+// The first origin is `from`: its window starts WINDOW_HOURS − 1 hours before.
+const firstHour = fromMs === undefined ? loaded.startHour : fromMs / HOUR_MS - WINDOW_HOURS + 1;
+const dataset = sliceDataset(loaded, firstHour, loaded.startHour + loaded.hours - firstHour);
+if (dataset.hours <= WINDOW_HOURS) {
+  process.stderr.write(`--from ${values.from} leaves no origin with a whole window in ${dataDir}\n`);
+  process.exit(2);
+}
 const forecastCard = await card(FORECAST_FILE);
 const faultCard = await card(FAULT_FILE);
 const forecastScorer = await ForecastScorer.load(join(values.models as string, FORECAST_FILE));

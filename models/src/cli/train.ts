@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { loadDataset } from '../data/dataset.ts';
+import { HOUR_MS, loadDataset, sliceDataset } from '../data/dataset.ts';
 import { trainAll } from '../train.ts';
 
 const DEFAULT_DATA = new URL('../../../../shared/data/beijing/train', import.meta.url).pathname;
@@ -11,12 +11,22 @@ const { values } = parseArgs({
     out: { type: 'string', default: DEFAULT_OUT },
     seed: { type: 'string', default: '1' },
     'tune-months': { type: 'string', default: '12' },
+    /** Train on the hours before this time only: leaves the rest as a year the models never saw. */
+    until: { type: 'string' },
   },
 });
 const seed = Number(values.seed);
 if (!Number.isInteger(seed)) throw new Error(`--seed must be an integer, got ${values.seed}`);
+const untilMs = values.until === undefined ? undefined : Date.parse(values.until);
+if (untilMs !== undefined && (!Number.isFinite(untilMs) || untilMs % HOUR_MS !== 0))
+  throw new Error(`--until must be a time on the hour, got ${values.until}`);
 const started = performance.now();
-const dataset = await loadDataset(values.data as string);
+const loaded = await loadDataset(values.data as string);
+const dataset =
+  untilMs === undefined
+    ? loaded
+    : sliceDataset(loaded, loaded.startHour, untilMs / HOUR_MS - loaded.startHour);
+if (dataset.hours <= 0) throw new Error(`--until ${values.until} is before the data starts`);
 const result = await trainAll(dataset, {
   dataLabel: 'Beijing Multi-Site Air-Quality (UCI, CC BY 4.0), train/',
   outDir: values.out as string,

@@ -72,3 +72,20 @@ export async function loadDataset(dir: string): Promise<Dataset> {
     .sort((a, b) => a.station.localeCompare(b.station));
   return { startHour: first, hours, stations };
 }
+
+/** The hours [fromHour, fromHour + hours) of a dataset (copies; hours off its grid are NaN). */
+export function sliceDataset(dataset: Dataset, fromHour: number, hours: number): Dataset {
+  const C = CHANNELS.length;
+  const at = fromHour - dataset.startHour;
+  return {
+    startHour: fromHour,
+    hours,
+    stations: dataset.stations.map((s) => {
+      const values = new Float32Array(hours * C).fill(Number.NaN);
+      const from = Math.max(0, at);
+      const to = Math.min(dataset.hours, at + hours);
+      if (to > from) values.set(s.values.subarray(from * C, to * C), (from - at) * C);
+      return { station: s.station, values };
+    }),
+  };
+}

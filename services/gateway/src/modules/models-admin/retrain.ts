@@ -1,7 +1,7 @@
 import { tokenLock } from '@sensormesh/bus';
 import { AppError } from '@sensormesh/errors';
 import type { Logger } from '@sensormesh/log';
-import { CHANNELS, type Dataset, type ModelCard } from '@sensormesh/models';
+import { CHANNELS, type Dataset, type ModelCard, sliceDataset } from '@sensormesh/models';
 import { getModelFile, hourlySums, listFeedback, listModelVersions, type Store } from '@sensormesh/store';
 import type { Static } from 'elysia';
 import type Redis from 'ioredis';
@@ -86,19 +86,6 @@ async function loadDataset(store: Store, fromHour: number, toHour: number): Prom
     .map(([station, values]) => ({ station, values }))
     .sort((a, b) => a.station.localeCompare(b.station));
   return { startHour: fromHour, hours, stations };
-}
-
-/** The hours [from, from + hours) of a dataset. */
-function sliceDataset(dataset: Dataset, from: number, hours: number): Dataset {
-  const at = from - dataset.startHour;
-  return {
-    startHour: from,
-    hours,
-    stations: dataset.stations.map((s) => ({
-      station: s.station,
-      values: s.values.slice(at * C, (at + hours) * C),
-    })),
-  };
 }
 
 /** Retrains a task from ClickHouse data and feedback in a worker thread; promotes only a better version. */
