@@ -3,7 +3,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AppError } from '@sensormesh/errors';
-import { CHANNELS, type Dataset, loadDataset } from './data/dataset.ts';
+import { seededRandom } from '@sensormesh/simulator';
+import { CHANNELS, type Dataset, loadDataset, sliceDataset } from './data/dataset.ts';
 import { fillForward } from './data/gaps.ts';
 import { injectFaults } from './data/inject.ts';
 import { faultFeatures } from './fault/features.ts';
@@ -12,7 +13,8 @@ import { FAULT_CLASSES, FAULT_FEATURE_NAMES, FAULT_METRICS, FAULT_WINDOW } from 
 import { FORECAST_IO } from './forecast/graph.ts';
 import { forecastReference } from './forecast/model.ts';
 import { referenceSeries } from './forecast/samples.ts';
-import { HORIZONS, REFERENCE_CHANNELS, WINDOW_HOURS } from './forecast/spec.ts';
+import { HORIZONS, REFERENCE_CHANNELS, TARGETS, WINDOW_HOURS } from './forecast/spec.ts';
+import { calibrate, trainForecast } from './forecast/train.ts';
 import { mlpForward } from './nn/mlp.ts';
 import { GraphBuilder, int } from './onnx/graph.ts';
 import { DataType } from './onnx/proto.ts';
@@ -198,6 +200,94 @@ describe('trained on a slice, exported, scored by onnxruntime', () => {
       await rm(again, { recursive: true, force: true });
     }
   }, 60_000);
+});
+
+describe('calibration across slices (crossFit)', () => {
+  /** A slice whose outcomes spread as N(0, sigma²) in log space around a median of 0, net distances 1. */
+  const slice = (count: number, sigma: number, seed: number) => {
+    const O = TARGETS.length * HORIZONS;
+    const random = seededRandom(seed);
+    const targets = Float64Array.from({ length: count * O }, () => {
+      const gaussian = Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+      return sigma * gaussian;
+    });
+    const netOut = new Float64Array(count * O * 3);
+    for (let k = 0; k < count * O; k++) {
+      netOut[k * 3] = -1;
+      netOut[k * 3 + 2] = 1;
+    }
+    return { samples: { count, targets }, netOut, ridgeOut: new Float64Array(count * O) };
+  };
+  const below = (parts: ReturnType<typeof slice>[], scale: number, o: number) => {
+    const O = TARGETS.length * HORIZONS;
+    let n = 0;
+    let under = 0;
+    for (const { samples } of parts)
+      for (let i = 0; i < samples.count; i++) {
+        n++;
+        if ((samples.targets[i * O + o] as number) < -scale) under++;
+      }
+    return under / n;
+  };
+
+  test('the interval scales put 10% below p10 over both slices, not over either alone', () => {
+    const calm = slice(2_000, 1, 1);
+    const wild = slice(2_000, 3, 2);
+    const { scales } = calibrate([calm, wild]);
+    const alone = calibrate([calm]).scales;
+    for (const o of [0, 23, 71, 72 + 23]) {
+      const scale = scales[o * 2] as number;
+      // One calm slice alone: its own 10% (z 1.28), far too narrow for the wild one.
+      expect(alone[o * 2] as number).toBeCloseTo(1.28, 0);
+      expect(scale).toBeGreaterThan(1.5);
+      expect(scale).toBeLessThan(3.8);
+      expect(below([calm, wild], scale, o)).toBeCloseTo(0.1, 2);
+      expect(below([calm], alone[o * 2] as number, o)).toBeCloseTo(0.1, 2);
+      expect(below([wild], alone[o * 2] as number, o)).toBeGreaterThan(0.3);
+    }
+  });
+
+  test('trainForecast calibrates on the tune slice and the first slice of the same length', () => {
+    const end = dataset.startHour + dataset.hours - 1;
+    const tuneFromHour = end - 30 * 24;
+    const options = {
+      tuneFromHour,
+      lambda: 1e-4,
+      stride: 6,
+      members: 1,
+      net: { hidden: 4, epochs: 1, batch: 256, learningRate: 1e-3, decay: 1e-4, alpha: 1, seed: 5 },
+    };
+    const both = trainForecast(dataset, { ...options, crossFit: true });
+    expect(both.calibratedOn).toEqual([
+      { fromHour: tuneFromHour, toHour: end },
+      { fromHour: dataset.startHour, toHour: dataset.startHour + 30 * 24 },
+    ]);
+    const one = trainForecast(dataset, options);
+    expect(one.calibratedOn).toEqual([{ fromHour: tuneFromHour, toHour: end }]);
+    // The first slice's outcomes moved the interval scales (the members fitted first are the same).
+    expect(Array.from(both.params.scales)).not.toEqual(Array.from(one.params.scales));
+    // Too little after the first slice for its members (under half a slice): the tune slice alone.
+    const short = sliceDataset(dataset, dataset.startHour, 75 * 24);
+    const shortEnd = short.startHour + short.hours - 1;
+    expect(
+      trainForecast(short, { ...options, tuneFromHour: shortEnd - 50 * 24, crossFit: true }).calibratedOn,
+    ).toHaveLength(1);
+  }, 60_000);
+});
+
+describe('sliceDataset', () => {
+  test('copies the hours asked for and leaves hours off the grid NaN', () => {
+    const C = CHANNELS.length;
+    const part = sliceDataset(dataset, dataset.startHour - 2, 5);
+    expect(part.startHour).toBe(dataset.startHour - 2);
+    expect(part.hours).toBe(5);
+    const own = dataset.stations[0] as Dataset['stations'][number];
+    const got = part.stations[0] as Dataset['stations'][number];
+    expect(got.values.subarray(0, 2 * C).every(Number.isNaN)).toBe(true);
+    expect(Array.from(got.values.subarray(2 * C))).toEqual(Array.from(own.values.subarray(0, 3 * C)));
+    got.values[2 * C] = -1;
+    expect(own.values[0]).not.toBe(-1);
+  });
 });
 
 describe('bad windows get a clear VALIDATION_FAILED error', () => {

@@ -46,6 +46,7 @@ export async function trainAll(dataset: Dataset, options: TrainOptions) {
     // Every hour: with every 2nd hour the odd hours of the day would never be seen in training.
     stride: options.quick ? 6 : 1,
     members: 2,
+    crossFit: !options.quick,
     net: {
       hidden: options.quick ? 8 : 32,
       epochs: options.quick ? 1 : 4,
@@ -91,8 +92,11 @@ async function writeCard(
   return full;
 }
 
-/** 2: the reference input carries the network's weather (6 channels, was 2). */
-const FORECAST_GENERATION = 2;
+/**
+ * 2: the reference input carries the network's weather (6 channels, was 2). 3: blend and intervals
+ * calibrated on two slices (crossFit).
+ */
+const FORECAST_GENERATION = 3;
 
 function writeForecast(result: ForecastTraining, training: ModelCard['training'], outDir: string) {
   // The generation changes with the graph's inputs or features, so a registry that holds an older
@@ -104,7 +108,7 @@ function writeForecast(result: ForecastTraining, training: ModelCard['training']
     version,
     task: 'forecast',
     opset: OPSET,
-    family: `Mean of ${result.params.nets.length} quantile networks (${FEATURE_NAMES.length} features → ${result.params.nets[0]?.hidden} ReLU + linear skip → p10/p50/p90 change from the origin in log1p space at horizon knots ${KNOTS.join(', ')} h, pinball loss weighted to µg/m³, Adam) blended per horizon with a ridge on log1p targets; features engineered in the graph, including the network reference (median PM of the other sensors, the network's mean weather: the latter read by the networks only); blend and interval scales chosen on the tune slice`,
+    family: `Mean of ${result.params.nets.length} quantile networks (${FEATURE_NAMES.length} features → ${result.params.nets[0]?.hidden} ReLU + linear skip → p10/p50/p90 change from the origin in log1p space at horizon knots ${KNOTS.join(', ')} h, pinball loss weighted to µg/m³, Adam) blended per horizon with a ridge on log1p targets; features engineered in the graph, including the network reference (median PM of the other sensors, the network's mean weather: the latter read by the networks only); blend and interval scales chosen on the tune slice and, cross-fitted, a first slice of the same length (details.calibratedOn)`,
     inputs: [
       {
         name: FORECAST_IO.window,
@@ -149,6 +153,10 @@ function writeForecast(result: ForecastTraining, training: ModelCard['training']
       maxFillHours: MAX_FILL_HOURS,
       knots: KNOTS,
       blend: Array.from(result.params.blend),
+      calibratedOn: result.calibratedOn.map((slice) => ({
+        from: iso(slice.fromHour),
+        to: iso(slice.toHour),
+      })),
       withoutReference: result.tuneWithoutReference,
       climatology: result.climatology,
     },
