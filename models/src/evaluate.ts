@@ -24,6 +24,101 @@ export interface ForecastRow {
   coverage: number;
 }
 
+/** The forecast model's raw output at origins (station index, grid hour) with complete windows. */
+async function scoreOrigins(
+  scorer: ForecastScorer,
+  dataset: Dataset,
+  filled: readonly Float32Array[],
+  references: readonly Float32Array[] | undefined,
+  points: readonly { s: number; h: number }[],
+): Promise<Float32Array> {
+  const C = CHANNELS.length;
+  const R = REFERENCE_CHANNELS.length;
+  const window = new Float32Array(points.length * WINDOW_HOURS * C);
+  const origin = new Float32Array(points.length);
+  const reference = new Float32Array(points.length * WINDOW_HOURS * R).fill(Number.NaN);
+  points.forEach(({ s, h }, i) => {
+    window.set(
+      (filled[s] as Float32Array).subarray((h - WINDOW_HOURS + 1) * C, (h + 1) * C),
+      i * WINDOW_HOURS * C,
+    );
+    if (references)
+      reference.set(
+        (references[s] as Float32Array).subarray((h - WINDOW_HOURS + 1) * R, (h + 1) * R),
+        i * WINDOW_HOURS * R,
+      );
+    origin[i] = dataset.startHour + h;
+  });
+  return scorer.scorePacked(window, origin, reference);
+}
+
+/** A forecast someone judged: one station's target from one origin (epoch hours). */
+export interface JudgedForecast {
+  station: string;
+  target: string;
+  originHour: number;
+}
+
+/** The model's p50 on judged forecasts: MAE over every observed hour 1–72 h after their origins. */
+export interface JudgedScore {
+  /** Judged forecasts the dataset holds a complete window and at least one outcome for. */
+  forecasts: number;
+  points: number;
+  /** µg/m³; null when no forecast could be scored. */
+  mae: number | null;
+}
+
+/**
+ * Scores the forecast model again where people judged its forecasts (feedback on predictions), as
+ * the predictor would have made them: same window, reference and gap policy. A judged forecast
+ * whose window is not complete in `dataset`, or with no outcome in it, is left out.
+ */
+export async function evaluateJudged(
+  scorer: ForecastScorer,
+  dataset: Dataset,
+  judged: readonly JudgedForecast[],
+): Promise<JudgedScore> {
+  const C = CHANNELS.length;
+  const Q = QUANTILES.length;
+  const filled = dataset.stations.map((series) => fillForward(series.values));
+  const complete = filled.map((values) => completeHours(values));
+  const index = new Map(dataset.stations.map((series, s) => [series.station, s]));
+  const points: { s: number; h: number; t: number }[] = [];
+  for (const j of judged) {
+    const s = index.get(j.station);
+    const t = TARGETS.indexOf(j.target as (typeof TARGETS)[number]);
+    const h = j.originHour - dataset.startHour;
+    if (s === undefined || t < 0 || !Number.isInteger(h) || h < WINDOW_HOURS - 1 || h >= dataset.hours)
+      continue;
+    const flags = complete[s] as Uint8Array;
+    let whole = true;
+    for (let k = h - WINDOW_HOURS + 1; k <= h && whole; k++) whole = flags[k] === 1;
+    if (whole) points.push({ s, h, t });
+  }
+  const references = referenceSeries(dataset);
+  let forecasts = 0;
+  let n = 0;
+  let abs = 0;
+  for (let a = 0; a < points.length; a += BATCH) {
+    const batch = points.slice(a, a + BATCH);
+    const out = await scoreOrigins(scorer, dataset, filled, references, batch);
+    batch.forEach(({ s, h, t }, i) => {
+      const series = dataset.stations[s] as Dataset['stations'][number];
+      const c = CHANNELS.indexOf(TARGETS[t] as string);
+      let seen = 0;
+      for (let k = 1; k <= HORIZONS && h + k < dataset.hours; k++) {
+        const truth = series.values[(h + k) * C + c] as number;
+        if (Number.isNaN(truth)) continue;
+        abs += Math.abs((out[((i * TARGETS.length + t) * HORIZONS + k - 1) * Q + 1] as number) - truth);
+        seen++;
+      }
+      n += seen;
+      if (seen > 0) forecasts++;
+    });
+  }
+  return { forecasts, points: n, mae: n ? Math.round((abs / n) * 1000) / 1000 : null };
+}
+
 /**
  * Scores the forecast model over every complete window of a dataset (one origin per hour),
  * beside persistence and the card's hour-of-day climatology, on the same points. The reference
@@ -35,7 +130,6 @@ export async function evaluateForecast(
   dataset: Dataset,
   options: { withoutReference?: boolean } = {},
 ): Promise<ForecastRow[]> {
-  const R = REFERENCE_CHANNELS.length;
   const references = options.withoutReference ? undefined : referenceSeries(dataset);
   const clim = card.details.climatology as Climatology;
   const C = CHANNELS.length;
@@ -47,22 +141,7 @@ export async function evaluateForecast(
   const filled = dataset.stations.map((series) => fillForward(series.values));
   const flush = async () => {
     if (pending.length === 0) return;
-    const window = new Float32Array(pending.length * WINDOW_HOURS * C);
-    const origin = new Float32Array(pending.length);
-    const reference = new Float32Array(pending.length * WINDOW_HOURS * R).fill(Number.NaN);
-    pending.forEach(({ s, h }, i) => {
-      window.set(
-        (filled[s] as Float32Array).subarray((h - WINDOW_HOURS + 1) * C, (h + 1) * C),
-        i * WINDOW_HOURS * C,
-      );
-      if (references)
-        reference.set(
-          (references[s] as Float32Array).subarray((h - WINDOW_HOURS + 1) * R, (h + 1) * R),
-          i * WINDOW_HOURS * R,
-        );
-      origin[i] = dataset.startHour + h;
-    });
-    const out = await scorer.scorePacked(window, origin, reference);
+    const out = await scoreOrigins(scorer, dataset, filled, references, pending);
     pending.forEach(({ s, h }, i) => {
       const series = dataset.stations[s] as Dataset['stations'][number];
       for (const a of acc) {

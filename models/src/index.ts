@@ -6,8 +6,11 @@ export {
   EVALUATION_SEED,
   evaluateFaults,
   evaluateForecast,
+  evaluateJudged,
   type FaultEvaluation,
   type ForecastRow,
+  type JudgedForecast,
+  type JudgedScore,
 } from './evaluate.ts';
 export * from './fault/spec.ts';
 export * from './forecast/spec.ts';

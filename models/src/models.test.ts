@@ -7,6 +7,7 @@ import { seededRandom } from '@sensormesh/simulator';
 import { CHANNELS, type Dataset, loadDataset, sliceDataset } from './data/dataset.ts';
 import { fillForward } from './data/gaps.ts';
 import { injectFaults } from './data/inject.ts';
+import { evaluateJudged } from './evaluate.ts';
 import { faultFeatures } from './fault/features.ts';
 import { metricReferences, metricSeries } from './fault/samples.ts';
 import { FAULT_CLASSES, FAULT_FEATURE_NAMES, FAULT_METRICS, FAULT_WINDOW } from './fault/spec.ts';
@@ -273,6 +274,37 @@ describe('calibration across slices (crossFit)', () => {
       trainForecast(short, { ...options, tuneFromHour: shortEnd - 50 * 24, crossFit: true }).calibratedOn,
     ).toHaveLength(1);
   }, 60_000);
+});
+
+describe('evaluateJudged', () => {
+  test('scores judged forecasts as the predictor would make them, over every observed hour after the origin', async () => {
+    const C = CHANNELS.length;
+    const s = 1;
+    const h = 1800;
+    const w = windowAt(s, h);
+    const [got] = await forecast.score([{ originTs: w.originTs, values: w.rows, reference: w.reference }]);
+    const own = dataset.stations[s] as Dataset['stations'][number];
+    let abs = 0;
+    let points = 0;
+    got?.pm10.forEach((q, k) => {
+      const truth = own.values[(h + k + 1) * C + CHANNELS.indexOf('pm10')] as number;
+      if (Number.isNaN(truth)) return;
+      abs += Math.abs(q.p50 - truth);
+      points++;
+    });
+    expect(points).toBeGreaterThan(60);
+    const judged = await evaluateJudged(forecast, dataset, [
+      { station: own.station, target: 'pm10', originHour: w.originTs / HOUR_MS },
+      // Left out: an unknown station, a metric the model does not forecast, no whole window.
+      { station: 'nowhere', target: 'pm10', originHour: w.originTs / HOUR_MS },
+      { station: own.station, target: 'so2', originHour: w.originTs / HOUR_MS },
+      { station: own.station, target: 'pm10', originHour: dataset.startHour + 10 },
+    ]);
+    expect(judged.forecasts).toBe(1);
+    expect(judged.points).toBe(points);
+    expect(judged.mae as number).toBeCloseTo(abs / points, 2);
+    expect(await evaluateJudged(forecast, dataset, [])).toEqual({ forecasts: 0, points: 0, mae: null });
+  });
 });
 
 describe('sliceDataset', () => {

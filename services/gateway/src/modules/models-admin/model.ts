@@ -210,11 +210,28 @@ export const RetrainJob = t.Object({
     feedbackApplied: t.Integer({
       description: 'hours confirmed as faults by feedback, left out of training',
     }),
+    judgedForecasts: t.Optional(
+      t.Integer({
+        description:
+          'forecasts of the recent days people marked right or wrong (forecast task): both versions are scored on them',
+      }),
+    ),
   }),
   version: t.Optional(t.String({ description: 'the new version, registered whether promoted or not' })),
   promoted: t.Optional(t.Boolean()),
   comparison: t.Optional(
-    t.Object({ candidate: t.Unknown(), active: t.Unknown(), better: t.Boolean(), criterion: t.String() }),
+    t.Object({
+      candidate: t.Unknown(),
+      active: t.Unknown(),
+      judged: t.Optional(
+        t.Unknown({
+          description:
+            'forecast task: both versions’ p50 MAE (µg/m³, every observed hour 1–72 h ahead) on the forecasts people marked wrong and right',
+        }),
+      ),
+      better: t.Boolean(),
+      criterion: t.String(),
+    }),
   ),
   error: t.Optional(t.String()),
 });

@@ -11,10 +11,13 @@ import {
   type Dataset,
   evaluateFaults,
   evaluateForecast,
+  evaluateJudged,
   FAULT_FILE,
   FaultScorer,
   FORECAST_FILE,
   ForecastScorer,
+  type JudgedForecast,
+  type JudgedScore,
   type ModelCard,
   trainAll,
 } from '@sensormesh/models';
@@ -30,25 +33,53 @@ export interface RetrainRequest {
   tuneMonths: number;
   quick: boolean;
   active: { bytes: Uint8Array; card: ModelCard } | null;
+  /** Forecasts in the recent days people marked wrong and right (forecast task). */
+  judged: { wrong: JudgedForecast[]; right: JudgedForecast[] };
+}
+
+/** Both versions' p50 MAE where people judged forecasts wrong, and where they judged them right. */
+export interface JudgedComparison {
+  wrong: { candidate: JudgedScore; active: JudgedScore | null };
+  right: { candidate: JudgedScore; active: JudgedScore | null };
 }
 
 /** What the worker answers. */
 export type RetrainReply =
-  | { ok: true; bytes: Uint8Array; card: ModelCard; candidate: unknown; active: unknown }
+  | {
+      ok: true;
+      bytes: Uint8Array;
+      card: ModelCard;
+      candidate: unknown;
+      active: unknown;
+      judged?: JudgedComparison;
+    }
   | { ok: false; error: string };
 
-async function evaluate(task: RetrainRequest['task'], bytes: Uint8Array, card: ModelCard, recent: Dataset) {
+type Judged = { wrong: JudgedScore; right: JudgedScore };
+
+async function evaluate(
+  request: RetrainRequest,
+  bytes: Uint8Array,
+  card: ModelCard,
+): Promise<{ scores: unknown; judged?: Judged }> {
+  const { task, recent, judged } = request;
   if (task === 'forecast') {
     const scorer = await ForecastScorer.load(bytes);
     try {
-      return await evaluateForecast(scorer, card, recent);
+      return {
+        scores: await evaluateForecast(scorer, card, recent),
+        judged: {
+          wrong: await evaluateJudged(scorer, recent, judged.wrong),
+          right: await evaluateJudged(scorer, recent, judged.right),
+        },
+      };
     } finally {
       await scorer.release();
     }
   }
   const scorer = await FaultScorer.load(bytes, Number((card.details as { threshold: number }).threshold));
   try {
-    return await evaluateFaults(scorer, card, recent);
+    return { scores: await evaluateFaults(scorer, card, recent) };
   } finally {
     await scorer.release();
   }
@@ -68,11 +99,20 @@ self.onmessage = async (event: MessageEvent<RetrainRequest>) => {
     const card = request.task === 'forecast' ? trained.forecastCard : trained.faultCard;
     const file = request.task === 'forecast' ? FORECAST_FILE : FAULT_FILE;
     const bytes = new Uint8Array(await Bun.file(join(dir, file)).arrayBuffer());
-    const candidate = await evaluate(request.task, bytes, card, request.recent);
-    const active = request.active
-      ? await evaluate(request.task, request.active.bytes, request.active.card, request.recent)
-      : null;
-    self.postMessage({ ok: true, bytes, card, candidate, active } satisfies RetrainReply);
+    const candidate = await evaluate(request, bytes, card);
+    const active = request.active ? await evaluate(request, request.active.bytes, request.active.card) : null;
+    const judged = candidate.judged && {
+      wrong: { candidate: candidate.judged.wrong, active: active?.judged?.wrong ?? null },
+      right: { candidate: candidate.judged.right, active: active?.judged?.right ?? null },
+    };
+    self.postMessage({
+      ok: true,
+      bytes,
+      card,
+      candidate: candidate.scores,
+      active: active?.scores ?? null,
+      ...(judged ? { judged } : {}),
+    } satisfies RetrainReply);
   } catch (error) {
     self.postMessage({
       ok: false,

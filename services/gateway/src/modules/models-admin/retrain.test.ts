@@ -8,7 +8,8 @@ import { useServers } from '@sensormesh/testkit';
 import { Elysia } from 'elysia';
 import { ADMIN, type TestGateway, testGateway } from '../../test-support/gateway.ts';
 import { modelsAdminModule } from './index.ts';
-import type { RetrainService } from './retrain.ts';
+import { decide, type RetrainService } from './retrain.ts';
+import type { JudgedComparison } from './retrain-worker.ts';
 import { cardFor, repoModel, upload } from './test-helpers.ts';
 
 const servers = useServers({ redis: true, clickhouse: true });
@@ -88,6 +89,34 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(() => gw?.close());
 
+describe('decide', () => {
+  const rows = (mae: number) =>
+    [1, 4, 24, 72].map((horizon) => ({ target: 'pm25', horizon, points: 10, mae: { model: mae } }));
+  const score = (mae: number) => ({ forecasts: 2, points: 140, mae });
+  const judged = (candidate: number, active: number): JudgedComparison => ({
+    wrong: { candidate: score(candidate), active: score(active) },
+    right: { candidate: score(5), active: score(5) },
+  });
+
+  test('a forecast is promoted when better on average and not worse where people marked forecasts wrong', () => {
+    expect(decide('forecast', rows(10), rows(11)).better).toBe(true);
+    expect(decide('forecast', rows(10), rows(11), judged(20, 21)).better).toBe(true);
+    const worse = decide('forecast', rows(10), rows(11), judged(22, 21));
+    expect(worse.better).toBe(false);
+    expect(worse.criterion).toContain('on the 2 forecasts marked wrong 22.000 vs active 21.000');
+    expect(decide('forecast', rows(12), rows(11), judged(20, 21)).better).toBe(false);
+    // Nothing judged wrong that could be scored: the average decides.
+    const none = { forecasts: 0, points: 0, mae: null };
+    expect(
+      decide('forecast', rows(10), rows(11), {
+        wrong: { candidate: none, active: none },
+        right: { candidate: score(5), active: score(5) },
+      }).better,
+    ).toBe(true);
+    expect(decide('forecast', rows(10), null, judged(30, 21)).better).toBe(true);
+  });
+});
+
 describe('POST /admin/models/:task/retrain', () => {
   test('bad requests are a 422 and start nothing: too few days for the tune slice, no data in the period', async () => {
     const before = await versions();
@@ -146,6 +175,32 @@ describe('POST /admin/models/:task/retrain', () => {
         createdAt: faultTs + HOUR,
       },
     ]);
+    // Forecasts people judged: two wrong and one right in the recent days (both versions are scored
+    // on them), one wrong before them (not scored: the candidate trained on those hours).
+    const judged = [
+      ['aq-dongsi', 'pm25', 3, 'wrong'],
+      ['aq-tiantan', 'pm10', 2, 'wrong'],
+      ['aq-wanliu', 'pm25', 4, 'right'],
+      ['aq-guanyuan', 'pm25', 20, 'wrong'],
+    ] as const;
+    await insertFeedback(gw.store)(
+      judged.map(([sensorId, metric, daysBefore, verdict], i) => {
+        const ts = UNTIL - daysBefore * 24 * HOUR;
+        return {
+          id: `fb-p${i}`,
+          target: 'prediction' as const,
+          targetId: `f-active:${sensorId}:${metric}:${ts}`,
+          sensorId,
+          metric,
+          ts,
+          verdict,
+          kind: '',
+          note: '',
+          userId: 'u',
+          createdAt: UNTIL,
+        };
+      }),
+    );
     const started = await call('POST', '/api/v1/admin/models/forecast/retrain', {
       days: DAYS,
       recentDays: 7,
@@ -159,7 +214,7 @@ describe('POST /admin/models/:task/retrain', () => {
       task: 'forecast',
       status: 'running',
       activeVersion: 'f-active',
-      data: { sensors: 4, feedbackApplied: 1, to: new Date(UNTIL).toISOString() },
+      data: { sensors: 4, feedbackApplied: 1, judgedForecasts: 3, to: new Date(UNTIL).toISOString() },
     });
     // One at a time.
     const second = await call('POST', '/api/v1/admin/models/forecast/retrain', {
@@ -178,10 +233,29 @@ describe('POST /admin/models/:task/retrain', () => {
       criterion: string;
       candidate: unknown[];
       active: unknown[];
+      judged: JudgedComparison;
     };
     expect(comparison.candidate).toHaveLength(8); // PM2.5 and PM10 at 1, 4, 24, 72 h
     expect(comparison.active).toHaveLength(8);
     expect(comparison.criterion).toContain('mean MAE');
+    expect(comparison.criterion).toContain('on the 2 forecasts marked wrong');
+    // Outcomes up to UNTIL: 72 + 48 hours after the two wrong origins, 72 after the right one.
+    for (const [set, forecasts, hours] of [
+      ['wrong', 2, 120],
+      ['right', 1, 72],
+    ] as const) {
+      for (const version of ['candidate', 'active'] as const) {
+        const score = comparison.judged[set][version];
+        expect(score?.forecasts).toBe(forecasts);
+        expect(score?.points).toBeLessThanOrEqual(hours);
+        expect(score?.points).toBeGreaterThan(hours - 10); // a few hours the data lacks
+        expect(score?.mae).toBeGreaterThan(0);
+      }
+    }
+    // The rule, on the figures the job reports.
+    expect(comparison.better).toBe(
+      decide('forecast', comparison.candidate, comparison.active, comparison.judged).better,
+    );
     const { json } = await gw.call('GET', '/api/v1/admin/models', { token: admin });
     const registered = json.models.find((m: { version: string }) => m.version === job?.version);
     expect(registered).toMatchObject({ task: 'forecast', source: 'retrain' });

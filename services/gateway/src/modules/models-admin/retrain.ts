@@ -1,12 +1,19 @@
 import { tokenLock } from '@sensormesh/bus';
 import { AppError } from '@sensormesh/errors';
 import type { Logger } from '@sensormesh/log';
-import { CHANNELS, type Dataset, type ModelCard, sliceDataset } from '@sensormesh/models';
+import {
+  CHANNELS,
+  type Dataset,
+  type JudgedForecast,
+  type ModelCard,
+  sliceDataset,
+  TARGETS,
+} from '@sensormesh/models';
 import { getModelFile, hourlySums, listFeedback, listModelVersions, type Store } from '@sensormesh/store';
 import type { Static } from 'elysia';
 import type Redis from 'ioredis';
 import type { RetrainBody, RetrainJob, Task } from './model.ts';
-import type { RetrainReply, RetrainRequest } from './retrain-worker.ts';
+import type { JudgedComparison, RetrainReply, RetrainRequest } from './retrain-worker.ts';
 import type { RegistryService } from './service.ts';
 
 const HOUR_MS = 3_600_000;
@@ -39,18 +46,29 @@ function meanMae(rows: unknown): number {
 
 /**
  * Whether the new version beats the active one on the recent slice. Forecast: a lower mean MAE of
- * p50 over PM2.5 and PM10 at 1, 4, 24 and 72 h. Faults: a higher F1 on the generator's faults
- * injected into the recent slice, without more false alarms than max(active's, 0.5%).
+ * p50 over PM2.5 and PM10 at 1, 4, 24 and 72 h, and, where people marked forecasts of the recent
+ * days wrong, no higher MAE than the active one's on those (a version is not promoted for being
+ * better on average and worse where people saw the forecasts fail). Faults: a higher F1 on the
+ * generator's faults injected into the recent slice, without more false alarms than
+ * max(active's, 0.5%).
  */
 export function decide(
   task: Task,
   candidate: unknown,
   active: unknown,
+  judged?: JudgedComparison,
 ): { better: boolean; criterion: string } {
   if (active === null) return { better: true, criterion: 'no active version' };
   if (task === 'forecast') {
     const [a, b] = [meanMae(candidate), meanMae(active)];
-    return { better: a < b, criterion: `mean MAE of p50 ${a.toFixed(3)} vs active ${b.toFixed(3)} µg/m³` };
+    const criterion = `mean MAE of p50 ${a.toFixed(3)} vs active ${b.toFixed(3)} µg/m³`;
+    const wrong = judged?.wrong;
+    if (!wrong?.active || wrong.candidate.mae === null || wrong.active.mae === null)
+      return { better: a < b, criterion };
+    return {
+      better: a < b && wrong.candidate.mae <= wrong.active.mae,
+      criterion: `${criterion}; on the ${wrong.candidate.forecasts} forecasts marked wrong ${wrong.candidate.mae.toFixed(3)} vs active ${wrong.active.mae.toFixed(3)} µg/m³`,
+    };
   }
   const c = (candidate as { model: { f1: number; falseAlarmRate: number } }).model;
   const o = (active as { model: { f1: number; falseAlarmRate: number } }).model;
@@ -59,6 +77,33 @@ export function decide(
     better,
     criterion: `F1 ${c.f1.toFixed(3)} vs active ${o.f1.toFixed(3)}; false alarms ${(c.falseAlarmRate * 100).toFixed(2)}% vs ${(o.falseAlarmRate * 100).toFixed(2)}%`,
   };
+}
+
+/**
+ * Forecasts from origins in [fromHour, toHour) that people judged, by their newest verdict per
+ * sensor, target and origin (any version's forecast: what was judged is that hour's outlook).
+ */
+async function judgedForecasts(
+  store: Store,
+  fromHour: number,
+  toHour: number,
+): Promise<RetrainRequest['judged']> {
+  const newest = new Map<string, { forecast: JudgedForecast; wrong: boolean; at: number }>();
+  for (const f of await listFeedback(store)({ target: 'prediction', since: fromHour * HOUR_MS })) {
+    const originHour = f.ts / HOUR_MS;
+    if (originHour >= toHour || !(TARGETS as readonly string[]).includes(f.metric)) continue;
+    const key = `${f.sensorId}|${f.metric}|${f.ts}`;
+    const seen = newest.get(key);
+    if (seen && seen.at >= f.createdAt) continue;
+    newest.set(key, {
+      forecast: { station: f.sensorId, target: f.metric, originHour },
+      wrong: f.verdict === 'wrong',
+      at: f.createdAt,
+    });
+  }
+  const judged: RetrainRequest['judged'] = { wrong: [], right: [] };
+  for (const { forecast, wrong } of newest.values()) (wrong ? judged.wrong : judged.right).push(forecast);
+  return judged;
 }
 
 /** Every sensor's hourly means of [fromHour, toHour) from the rollup, as a models Dataset (NaN = no data). */
@@ -151,11 +196,12 @@ export function retrainService(deps: {
         version: `${reply.card.version}-r${stamp}`.slice(0, 64),
         training: { ...reply.card.training, command: `POST /api/v1/admin/models/${job.task}/retrain` },
       };
-      const verdict = decide(job.task, reply.candidate, reply.active);
+      const verdict = decide(job.task, reply.candidate, reply.active, reply.judged);
       const metrics = {
         recent: job.data,
         candidate: reply.candidate,
         active: reply.active,
+        ...(reply.judged ? { judged: reply.judged } : {}),
         ...verdict,
         tune: card.metrics,
       };
@@ -171,7 +217,12 @@ export function retrainService(deps: {
         finishedAt: iso(Date.now()),
         version: view.version,
         promoted: verdict.better,
-        comparison: { candidate: reply.candidate, active: reply.active, ...verdict },
+        comparison: {
+          candidate: reply.candidate,
+          active: reply.active,
+          ...(reply.judged ? { judged: reply.judged } : {}),
+          ...verdict,
+        },
       });
     } catch (error) {
       log.error({ err: error, task: job.task, id: job.id }, 'retrain failed');
@@ -223,6 +274,11 @@ export function retrainService(deps: {
         );
       }
       const feedbackApplied = await applyFeedback(all);
+      // The recent slice's origins: its first WINDOW hours are history only.
+      const judged =
+        task === 'forecast'
+          ? await judgedForecasts(store, recentFrom + HISTORY_HOURS - 1, untilHour)
+          : { wrong: [], right: [] };
       const id = crypto.randomUUID();
       if (!(await lease.take(id, LEASE_MS))) {
         throw new AppError('CONFLICT', 'a retrain is already running');
@@ -243,6 +299,7 @@ export function retrainService(deps: {
           to: iso(untilHour * HOUR_MS),
           recentFrom: iso((recentFrom + HISTORY_HOURS) * HOUR_MS),
           feedbackApplied,
+          ...(task === 'forecast' ? { judgedForecasts: judged.wrong.length + judged.right.length } : {}),
         },
       };
       await save(job);
@@ -253,6 +310,7 @@ export function retrainService(deps: {
         seed: body.seed ?? 1,
         tuneMonths,
         quick: body.quick ?? false,
+        judged,
         active:
           activeRow && activeBytes
             ? { bytes: activeBytes, card: JSON.parse(activeRow.card) as ModelCard }
