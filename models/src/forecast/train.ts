@@ -152,7 +152,7 @@ export interface ForecastTrainOptions {
   members: number;
   /**
    * Calibrate the blend and the intervals on a second slice too, at the start of the data, with
-   * members fitted on the hours after it: one year's calibration drifted by a year's change of
+   * members fitted on the hours after its last outcome: one year's calibration drifted by a year's change of
    * weather (trained to 2015-02, the next year's 24 h coverage was 87%, not 80%).
    */
   crossFit?: boolean;
@@ -321,13 +321,12 @@ export function trainForecast(dataset: Dataset, options: ForecastTrainOptions): 
   const slices = [latest];
   const calibratedOn = [{ fromHour: options.tuneFromHour, toHour: end }];
   const earliestEnd = dataset.startHour + (end - options.tuneFromHour);
-  // Only when the members of the second slice have at least half a slice's length of hours to fit on.
-  if (options.crossFit && end - (earliestEnd + WINDOW_HOURS) >= (end - options.tuneFromHour) / 2) {
+  // Fit windows start after the slice's last outcome, so its members never read an hour it scores.
+  const fitFrom = earliestEnd + HORIZONS + WINDOW_HOURS;
+  // Only when those members have at least half a slice's length of hours to fit on.
+  if (options.crossFit && end - fitFrom >= (end - options.tuneFromHour) / 2) {
     const earliest = { fromHour: dataset.startHour, toHour: earliestEnd };
-    // Fit windows start after the slice ends, so the members never read an hour of it.
-    slices.push(
-      outOfSample(dataset, options, { fromHour: earliestEnd + WINDOW_HOURS, toHour: end }, earliest),
-    );
+    slices.push(outOfSample(dataset, options, { fromHour: fitFrom, toHour: end }, earliest));
     calibratedOn.push(earliest);
   }
   const { blend, scales } = calibrate(slices);
