@@ -152,8 +152,8 @@ export interface ForecastTrainOptions {
   members: number;
   /**
    * Calibrate the blend and the intervals on a second slice too, at the start of the data, with
-   * members fitted on the hours after its last outcome: one year's calibration drifted by a year's change of
-   * weather (trained to 2015-02, the next year's 24 h coverage was 87%, not 80%).
+   * members fitted on the hours after its last outcome: one year's calibration drifted by a year's
+   * change of weather (trained to 2015-02, the next year's 24 h coverage was 87%, not 80%).
    */
   crossFit?: boolean;
 }
