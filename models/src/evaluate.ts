@@ -95,6 +95,7 @@ export async function evaluateJudged(
     for (let k = h - WINDOW_HOURS + 1; k <= h && whole; k++) whole = flags[k] === 1;
     if (whole) points.push({ s, h, t });
   }
+  if (points.length === 0) return { forecasts: 0, points: 0, mae: null };
   const references = referenceSeries(dataset);
   let forecasts = 0;
   let n = 0;
