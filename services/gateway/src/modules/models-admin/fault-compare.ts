@@ -1,4 +1,5 @@
-import { type FaultShadowRow, faultShadowVerdicts, listFeedback, type Store } from '@sensormesh/store';
+import { type FaultShadowRow, faultShadowVerdicts, type Store } from '@sensormesh/store';
+import { hourKey, newestFeedback, saysFault } from './feedback.ts';
 import type { FaultComparison } from './model.ts';
 
 const HOUR_MS = 3_600_000;
@@ -8,13 +9,11 @@ const MAX_ROWS = 200_000;
 const MAX_DISAGREEMENTS = 50;
 
 const iso = (ms: number) => new Date(ms).toISOString();
-const hourKey = (sensorId: string, metric: string, ts: number) => `${sensorId}|${metric}|${ts}`;
 
 /** What feedback says a sensor-metric-hour was: a fault (and which kind, when known) or not. */
 interface Truth {
   fault: boolean;
   kind: string | null;
-  at: number;
 }
 
 /**
@@ -24,14 +23,10 @@ interface Truth {
  */
 async function feedbackTruth(store: Store, from: number, to: number): Promise<Map<string, Truth>> {
   const truth = new Map<string, Truth>();
-  for (const f of await listFeedback(store)({ target: 'anomaly', since: from })) {
-    if (f.ts >= to) continue;
-    const key = hourKey(f.sensorId, f.metric, f.ts);
-    const seen = truth.get(key);
-    if (seen && seen.at >= f.createdAt) continue;
-    const fault = f.kind !== '' ? f.kind !== 'none' : f.verdict === 'right';
+  for (const [key, f] of await newestFeedback(store, 'anomaly', from, to)) {
+    const fault = saysFault(f);
     const kind = !fault ? null : f.kind !== '' ? f.kind : (f.targetId.split(':').at(-1) ?? null);
-    truth.set(key, { fault, kind, at: f.createdAt });
+    truth.set(key, { fault, kind });
   }
   return truth;
 }

@@ -1,17 +1,11 @@
 import { tokenLock } from '@sensormesh/bus';
 import { AppError } from '@sensormesh/errors';
 import type { Logger } from '@sensormesh/log';
-import {
-  CHANNELS,
-  type Dataset,
-  type JudgedForecast,
-  type ModelCard,
-  sliceDataset,
-  TARGETS,
-} from '@sensormesh/models';
+import { CHANNELS, type Dataset, type ModelCard, sliceDataset, TARGETS } from '@sensormesh/models';
 import { getModelFile, hourlySums, listFeedback, listModelVersions, type Store } from '@sensormesh/store';
 import type { Static } from 'elysia';
 import type Redis from 'ioredis';
+import { newestFeedback, saysFault } from './feedback.ts';
 import type { RetrainBody, RetrainJob, Task } from './model.ts';
 import type { JudgedComparison, RetrainReply, RetrainRequest } from './retrain-worker.ts';
 import type { RegistryService } from './service.ts';
@@ -88,21 +82,14 @@ async function judgedForecasts(
   fromHour: number,
   toHour: number,
 ): Promise<RetrainRequest['judged']> {
-  const newest = new Map<string, { forecast: JudgedForecast; wrong: boolean; at: number }>();
-  for (const f of await listFeedback(store)({ target: 'prediction', since: fromHour * HOUR_MS })) {
-    const originHour = f.ts / HOUR_MS;
-    if (originHour >= toHour || !(TARGETS as readonly string[]).includes(f.metric)) continue;
-    const key = `${f.sensorId}|${f.metric}|${f.ts}`;
-    const seen = newest.get(key);
-    if (seen && seen.at >= f.createdAt) continue;
-    newest.set(key, {
-      forecast: { station: f.sensorId, target: f.metric, originHour },
-      wrong: f.verdict === 'wrong',
-      at: f.createdAt,
-    });
-  }
   const judged: RetrainRequest['judged'] = { wrong: [], right: [] };
-  for (const { forecast, wrong } of newest.values()) (wrong ? judged.wrong : judged.right).push(forecast);
+  for (const f of (
+    await newestFeedback(store, 'prediction', fromHour * HOUR_MS, toHour * HOUR_MS)
+  ).values()) {
+    if (!(TARGETS as readonly string[]).includes(f.metric)) continue;
+    const forecast = { station: f.sensorId, target: f.metric, originHour: f.ts / HOUR_MS };
+    (f.verdict === 'wrong' ? judged.wrong : judged.right).push(forecast);
+  }
   return judged;
 }
 
@@ -155,7 +142,7 @@ export function retrainService(deps: {
     const index = new Map(dataset.stations.map((s, i) => [s.station, i]));
     let applied = 0;
     for (const f of await listFeedback(store)({ target: 'anomaly', since: dataset.startHour * HOUR_MS })) {
-      const fault = f.kind !== '' ? f.kind !== 'none' : f.verdict === 'right';
+      const fault = saysFault(f);
       const s = index.get(f.sensorId);
       const c = CHANNELS.indexOf(f.metric);
       const h = f.ts / HOUR_MS - dataset.startHour;
