@@ -330,10 +330,7 @@ export function trainForecast(dataset: Dataset, options: ForecastTrainOptions): 
     calibratedOn.push(earliest);
   }
   const { blend, scales } = calibrate(slices);
-  const tune = latest.samples;
-  const netOut = latest.netOut;
-  const ridgeOut = latest.ridgeOut;
-  const firstParams = latest.params;
+  const { samples: tune, netOut, ridgeOut, params: firstParams } = latest;
   const scratch = partsScratch(firstParams);
   const predicted = new Float64Array(tune.count * O * 3);
   for (let i = 0; i < tune.count; i++) {
